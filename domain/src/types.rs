@@ -1,0 +1,452 @@
+//! The vocabulary of the contract as types that cannot hold an illegal value.
+//!
+//! Every constructor here is a parser: the `api` crate calls it at the edge and
+//! the rest of the system never re-checks. Persisted types serialize compactly
+//! for postcard (not human readable) and as the contract's JSON shapes for
+//! serde_json (human readable), through the same `Serialize` impl.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// A ticket's identity: a UUID (v7, so ids sort by creation time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TicketId(pub Uuid);
+
+impl TicketId {
+    /// The event-store stream that holds this ticket's events.
+    pub fn stream(&self) -> String {
+        format!("ticket-{}", self.0)
+    }
+}
+
+impl fmt::Display for TicketId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The human ticket number: exactly 11 decimal digits, unique, never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TicketNumber(u64);
+
+impl TicketNumber {
+    pub const MAX: u64 = 99_999_999_999;
+    /// The first number handed out; numbers below it would print with a
+    /// leading zero, which people drop when they retype them.
+    pub const FIRST: u64 = 10_000_000_000;
+
+    /// Parses the 11-digit text form; anything else is `None`.
+    pub fn parse(text: &str) -> Option<TicketNumber> {
+        if text.len() != 11 || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        text.parse().ok().map(TicketNumber)
+    }
+
+    /// The `sequence`-th ticket number (0-based) of a deployment.
+    pub fn from_sequence(sequence: u64) -> Option<TicketNumber> {
+        let value = Self::FIRST.checked_add(sequence)?;
+        (value <= Self::MAX).then_some(TicketNumber(value))
+    }
+
+    pub fn value(&self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for TicketNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:011}", self.0)
+    }
+}
+
+impl Serialize for TicketNumber {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.collect_str(self)
+        } else {
+            serializer.serialize_u64(self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TicketNumber {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        if deserializer.is_human_readable() {
+            let text = String::deserialize(deserializer)?;
+            TicketNumber::parse(&text).ok_or_else(|| D::Error::custom("a ticket number is 11 digits"))
+        } else {
+            let value = u64::deserialize(deserializer)?;
+            if (Self::FIRST..=Self::MAX).contains(&value) {
+                Ok(TicketNumber(value))
+            } else {
+                Err(D::Error::custom("ticket number out of range"))
+            }
+        }
+    }
+}
+
+/// An org id: `^[a-z0-9][a-z0-9_-]{0,62}$`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct OrgId(String);
+
+impl OrgId {
+    pub fn parse(text: &str) -> Option<OrgId> {
+        let bytes = text.as_bytes();
+        let first_ok = bytes
+            .first()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        let rest_ok = bytes[1.min(bytes.len())..]
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_' || *b == b'-');
+        (first_ok && rest_ok && bytes.len() <= 63).then(|| OrgId(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The event-store stream that holds this org's policy events.
+    pub fn policy_stream(&self) -> String {
+        format!("policy-{}", self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for OrgId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let text = String::deserialize(deserializer)?;
+        OrgId::parse(&text).ok_or_else(|| D::Error::custom("invalid org id"))
+    }
+}
+
+impl fmt::Display for OrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which orgs a token speaks for: one org, or the whole platform (`"*"`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrgScope {
+    Platform,
+    Org(OrgId),
+}
+
+impl OrgScope {
+    pub fn parse(text: &str) -> Option<OrgScope> {
+        if text == "*" {
+            Some(OrgScope::Platform)
+        } else {
+            OrgId::parse(text).map(OrgScope::Org)
+        }
+    }
+
+    pub fn covers(&self, org: &OrgId) -> bool {
+        match self {
+            OrgScope::Platform => true,
+            OrgScope::Org(own) => own == org,
+        }
+    }
+}
+
+impl fmt::Display for OrgScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OrgScope::Platform => f.write_str("*"),
+            OrgScope::Org(org) => org.fmt(f),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Customer,
+    Agent,
+    Support,
+    Auditor,
+    Analyst,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(text: &str) -> Option<Role> {
+        Some(match text {
+            "customer" => Role::Customer,
+            "agent" => Role::Agent,
+            "support" => Role::Support,
+            "auditor" => Role::Auditor,
+            "analyst" => Role::Analyst,
+            "admin" => Role::Admin,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Agent => "agent",
+            Role::Support => "support",
+            Role::Auditor => "auditor",
+            Role::Analyst => "analyst",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Agents and first-level support answer on the org's behalf.
+    pub fn answers_for_org(&self) -> bool {
+        matches!(self, Role::Agent | Role::Support)
+    }
+}
+
+/// Who does something: the token's claims, parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Actor {
+    pub sub: String,
+    pub role: Role,
+    pub org: OrgScope,
+}
+
+/// The part of an actor recorded inside an event (the envelope has the rest).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Author {
+    pub sub: String,
+    pub role: Role,
+}
+
+/// An ISO 4217 code: three ASCII upper-case letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub fn parse(text: &str) -> Option<Currency> {
+        let bytes: [u8; 3] = text.as_bytes().try_into().ok()?;
+        bytes
+            .iter()
+            .all(|b| b.is_ascii_uppercase())
+            .then_some(Currency(bytes))
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("a currency is ASCII by construction")
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Currency {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.serialize_str(self.as_str())
+        } else {
+            self.0.serialize(serializer)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Currency {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let parsed = if deserializer.is_human_readable() {
+            Currency::parse(&String::deserialize(deserializer)?)
+        } else {
+            let bytes = <[u8; 3]>::deserialize(deserializer)?;
+            std::str::from_utf8(&bytes).ok().and_then(Currency::parse)
+        };
+        parsed.ok_or_else(|| D::Error::custom("a currency is three upper-case letters"))
+    }
+}
+
+/// An amount of money: integer minor units of one currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Money {
+    pub amount_minor: u64,
+    pub currency: Currency,
+}
+
+/// The order a ticket is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Order {
+    /// The seller's order number, as the customer knows it (1–64 chars).
+    pub number: String,
+    pub amount: Money,
+}
+
+/// Why a ticket was opened: a category (1–64 chars) and free text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Reason {
+    pub category: String,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Impact {
+    Low,
+    #[default]
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    #[default]
+    Portal,
+    Email,
+    Phone,
+    Chat,
+    Api,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    #[default]
+    Public,
+    Internal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationReason {
+    CannotHelp,
+    NotAddressedToSeller,
+    InvoiceQuestion,
+    PaymentProvider,
+    AccountAccess,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    Resolved,
+    Duplicate,
+    NoResponse,
+    Rejected,
+}
+
+/// `open`: awaiting the org's answer; `waiting`: awaiting the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Open,
+    Waiting,
+    Closed,
+}
+
+impl Status {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Waiting => "waiting",
+            Status::Closed => "closed",
+        }
+    }
+}
+
+/// Persisted instants: i64 unix nanoseconds in postcard, RFC 3339 in JSON.
+pub mod instant {
+    use super::*;
+    use time::format_description::well_known::Rfc3339;
+
+    pub fn serialize<S: Serializer>(at: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        if serializer.is_human_readable() {
+            let text = at
+                .to_offset(time::UtcOffset::UTC)
+                .format(&Rfc3339)
+                .map_err(S::Error::custom)?;
+            serializer.serialize_str(&text)
+        } else {
+            let nanos = i64::try_from(at.unix_timestamp_nanos()).map_err(S::Error::custom)?;
+            serializer.serialize_i64(nanos)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<OffsetDateTime, D::Error> {
+        use serde::de::Error;
+        if deserializer.is_human_readable() {
+            let text = String::deserialize(deserializer)?;
+            OffsetDateTime::parse(&text, &Rfc3339)
+                .map(|at| at.to_offset(time::UtcOffset::UTC))
+                .map_err(D::Error::custom)
+        } else {
+            let nanos = i64::deserialize(deserializer)?;
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos)).map_err(D::Error::custom)
+        }
+    }
+}
+
+/// Persisted calendar dates: (year, ordinal day) in postcard, `YYYY-MM-DD` in JSON.
+pub mod date {
+    use super::*;
+    use time::Date;
+
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+        time::macros::format_description!("[year]-[month]-[day]");
+
+    pub fn parse(text: &str) -> Option<Date> {
+        Date::parse(text, FORMAT).ok()
+    }
+
+    pub fn format(date: Date) -> String {
+        date.format(FORMAT).expect("a date always formats")
+    }
+
+    pub fn serialize<S: Serializer>(date: &Date, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.serialize_str(&format(*date))
+        } else {
+            serializer.serialize_i32(date.to_julian_day())
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Date, D::Error> {
+        use serde::de::Error;
+        if deserializer.is_human_readable() {
+            let text = String::deserialize(deserializer)?;
+            parse(&text).ok_or_else(|| D::Error::custom("a date is YYYY-MM-DD"))
+        } else {
+            Date::from_julian_day(i32::deserialize(deserializer)?).map_err(D::Error::custom)
+        }
+    }
+
+    /// The same for `Option<Date>`.
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(date: &Option<Date>, serializer: S) -> Result<S::Ok, S::Error> {
+            struct Wrapped<'a>(&'a Date);
+            impl Serialize for Wrapped<'_> {
+                fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                    super::serialize(self.0, serializer)
+                }
+            }
+            match date {
+                Some(date) => serializer.serialize_some(&Wrapped(date)),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Date>, D::Error> {
+            #[derive(Deserialize)]
+            struct Wrapped(#[serde(with = "super")] Date);
+            Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|Wrapped(date)| date))
+        }
+    }
+}
