@@ -1,1 +1,53 @@
-//! placeholder
+//! docketd: the HTTP API of the Docket contract.
+//!
+//! The only crate that knows HTTP. Handlers extract, call one function of
+//! the command service or the read models, and map the result; this crate
+//! alone maps errors to HTTP status and `code`. It never decides a rule of
+//! the contract itself: the domain does.
+
+pub mod auth;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod datadir;
+pub mod dto;
+pub mod history;
+pub mod idempotency;
+pub mod json;
+pub mod observability;
+pub mod openapi;
+pub mod parse;
+pub mod problem;
+pub mod queries;
+pub mod routes;
+pub mod server;
+pub mod views;
+
+/// Handles shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub keys: auth::Keys,
+    pub commands: commands::Commands,
+    pub views: views::Views,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    pub data_dir: std::sync::Arc<datadir::DataDir>,
+}
+
+impl AppState {
+    pub fn store(&self) -> &docket_eventstore::Store {
+        self.commands.store()
+    }
+
+    /// Refreshes the gauges that are read rather than counted.
+    pub fn export_gauges(&self) {
+        let store = self.store();
+        let stats = store.stats();
+        metrics::gauge!("docket_log_head_position").set(store.head().position as f64);
+        metrics::gauge!("docket_append_commits").set(stats.commits as f64);
+        metrics::gauge!("docket_append_events").set(stats.events as f64);
+        if stats.commits > 0 {
+            metrics::gauge!("docket_append_batch_size_mean")
+                .set(stats.appends as f64 / stats.commits as f64);
+        }
+    }
+}

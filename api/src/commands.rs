@@ -1,0 +1,500 @@
+//! The command service: load the stream, decide, append, answer.
+//!
+//! A handler parses the request into a domain command and calls one function
+//! here. Each command runs the same loop: claim the idempotency key, answer a
+//! recorded retry from the store, fold the ticket's stream, call the pure
+//! decider, and append the events expecting the version the decision was made
+//! on. A concurrent writer to the same ticket makes the append fail; without
+//! `If-Match` the command is decided again on the new state (at most
+//! `DECIDE_ATTEMPTS_MAX` times), with `If-Match` it answers 412.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use axum::http::StatusCode;
+use docket_domain::codec;
+use docket_domain::policy::{apply_policy, decide_policy, OrgPolicy, SetPolicy};
+use docket_domain::ticket::{self, Command, Context, OpenFollowUp, Ticket};
+use docket_domain::types::{Actor, OrgId, Status, TicketId, TicketNumber};
+use docket_domain::Event;
+use docket_eventstore::{
+    AppendOutcome, AppendRequest, EnvelopeActor, ExpectedVersion, IdempotencyRecord, NewEvent,
+    NewIdempotencyRecord, StreamAppend, Store, StoreError,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::clock::{unix_nanos, ServerClock};
+use crate::idempotency::{InFlight, ScopedKey};
+use crate::problem::ApiError;
+
+/// Decisions retried after losing a race for the same stream, before 409.
+pub const DECIDE_ATTEMPTS_MAX: usize = 32;
+
+/// What every command request brings besides its body.
+pub struct CommandMeta {
+    pub actor: Actor,
+    pub idempotency: Option<ScopedKey>,
+    pub if_match: Option<u64>,
+    pub fingerprint: [u8; 32],
+    pub correlation_id: Uuid,
+}
+
+/// A command's success answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Answer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: AnswerBody,
+}
+
+/// The contract's success body of a ticket command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerBody {
+    pub ticket_id: TicketId,
+    pub number: TicketNumber,
+    pub status: Status,
+    pub version: u64,
+    pub position: u64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub refunded_minor: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub follow_up_of: Option<TicketId>,
+}
+
+/// The success answer of a policy change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyAnswer {
+    pub org: OrgId,
+    pub policy: OrgPolicy,
+    pub version: u64,
+    pub position: u64,
+}
+
+#[derive(Clone)]
+pub struct Commands {
+    store: Store,
+    clock: ServerClock,
+    in_flight: InFlight,
+    /// Policies by org, with the stream version they were folded at. Only
+    /// this process writes policies, and it updates the cache after each
+    /// append, so a cached policy is never stale.
+    policies: Arc<RwLock<HashMap<OrgId, (u64, OrgPolicy)>>>,
+}
+
+/// One decision, ready to append.
+struct Plan {
+    request_streams: Vec<StreamAppend>,
+    answer: Answer,
+}
+
+impl Commands {
+    pub fn new(store: Store, clock: ServerClock) -> Commands {
+        Commands {
+            store,
+            clock,
+            in_flight: InFlight::default(),
+            policies: Arc::default(),
+        }
+    }
+
+    pub fn clock(&self) -> &ServerClock {
+        &self.clock
+    }
+
+    /// Opens a ticket. `build` turns fresh ids into the domain command.
+    pub async fn open(
+        &self,
+        meta: CommandMeta,
+        requested_org: Option<OrgId>,
+        build: impl Fn(TicketId, TicketNumber) -> Command,
+    ) -> Result<Answer, ApiError> {
+        self.run(&meta, || async {
+            if meta.if_match.is_some_and(|v| v != 0) {
+                return Err(version_mismatch());
+            }
+            let org = ticket::org_for_open(&meta.actor, requested_org.as_ref())?;
+            let policy = self.policy(&org)?;
+            let (ticket_id, number) = self.fresh_ticket()?;
+            let command = build(ticket_id, number);
+            let context = self.context(&meta.actor, policy);
+            let events = ticket::decide(&ticket::initial(), &command, &context)?;
+            let state = ticket::fold(&events);
+            Ok(Plan {
+                answer: answer_for(&state, StatusCode::CREATED, true),
+                request_streams: vec![StreamAppend {
+                    stream: ticket_id.stream(),
+                    expected: ExpectedVersion::NoStream,
+                    events: self.envelopes(&meta, &events, None)?,
+                }],
+            })
+        })
+        .await
+    }
+
+    /// Decides a command on an existing ticket.
+    pub async fn on_ticket(
+        &self,
+        meta: CommandMeta,
+        ticket_id: TicketId,
+        command: Command,
+    ) -> Result<Answer, ApiError> {
+        self.run(&meta, || async {
+            let state = self.load_ticket(ticket_id)?;
+            let policy = match &state.opened {
+                Some(opened) => self.policy(&opened.org)?,
+                None => OrgPolicy::default(),
+            };
+            let context = self.context(&meta.actor, policy);
+            let events = ticket::decide(&state, &command, &context)?;
+            check_if_match(meta.if_match, state.version)?;
+            let after = events.iter().fold(state.clone(), ticket::apply);
+            let include_refunds = matches!(command, Command::Refund(_));
+            Ok(Plan {
+                answer: answer_for(&after, StatusCode::OK, include_refunds),
+                request_streams: vec![StreamAppend {
+                    stream: ticket_id.stream(),
+                    expected: ExpectedVersion::Exact(state.version),
+                    events: self.envelopes(&meta, &events, None)?,
+                }],
+            })
+        })
+        .await
+    }
+
+    /// Opens a follow-up of a closed ticket: both streams in one append.
+    pub async fn follow_up(
+        &self,
+        meta: CommandMeta,
+        parent_id: TicketId,
+        build: impl Fn(TicketId, TicketNumber) -> OpenFollowUp,
+    ) -> Result<Answer, ApiError> {
+        self.run(&meta, || async {
+            let parent = self.load_ticket(parent_id)?;
+            let policy = match &parent.opened {
+                Some(opened) => self.policy(&opened.org)?,
+                None => OrgPolicy::default(),
+            };
+            let (ticket_id, number) = self.fresh_ticket()?;
+            let command = build(ticket_id, number);
+            let context = self.context(&meta.actor, policy);
+            let decision = ticket::decide_follow_up(&parent, &command, &context)?;
+            check_if_match(meta.if_match, parent.version)?;
+            let new_events = self.envelopes(&meta, &decision.new_ticket, None)?;
+            let cause = new_events.first().map(|e| e.event_id);
+            let parent_events = self.envelopes(&meta, &decision.parent, cause)?;
+            let state = ticket::fold(&decision.new_ticket);
+            Ok(Plan {
+                answer: answer_for(&state, StatusCode::CREATED, true),
+                request_streams: vec![
+                    StreamAppend {
+                        stream: ticket_id.stream(),
+                        expected: ExpectedVersion::NoStream,
+                        events: new_events,
+                    },
+                    StreamAppend {
+                        stream: parent_id.stream(),
+                        expected: ExpectedVersion::Exact(parent.version),
+                        events: parent_events,
+                    },
+                ],
+            })
+        })
+        .await
+    }
+
+    /// Records a new policy for `org` (admin only; the domain checks).
+    pub async fn set_policy(
+        &self,
+        actor: &Actor,
+        org: OrgId,
+        command: SetPolicy,
+    ) -> Result<PolicyAnswer, ApiError> {
+        let meta = CommandMeta {
+            actor: actor.clone(),
+            idempotency: None,
+            if_match: None,
+            fingerprint: [0; 32],
+            correlation_id: Uuid::now_v7(),
+        };
+        let stream = org.policy_stream();
+        for _ in 0..DECIDE_ATTEMPTS_MAX {
+            let (version, current) = self.load_policy(&org)?;
+            let context = self.context(actor, current);
+            let events = decide_policy(&command, &context)?;
+            let policy = events.iter().fold(context.policy.clone(), apply_policy);
+            let request = AppendRequest {
+                streams: vec![StreamAppend {
+                    stream: stream.clone(),
+                    expected: ExpectedVersion::Exact(version),
+                    events: self.envelopes(&meta, &events, None)?,
+                }],
+                idempotency: None,
+            };
+            match self.store.append(request).await {
+                Ok(AppendOutcome::Committed {
+                    last_position,
+                    stream_versions,
+                    ..
+                }) => {
+                    let version = stream_versions.first().copied().unwrap_or(version);
+                    self.cache_policy(&org, version, &policy);
+                    return Ok(PolicyAnswer {
+                        org,
+                        policy,
+                        version,
+                        position: last_position,
+                    });
+                }
+                Ok(AppendOutcome::Duplicate(_)) => {
+                    return Err(ApiError::internal("a policy append carries no idempotency key"))
+                }
+                Err(StoreError::VersionMismatch { .. }) => continue,
+                Err(error) => return Err(store_error(error)),
+            }
+        }
+        Err(contended())
+    }
+
+    /// The policy in force for `org` now.
+    pub fn policy(&self, org: &OrgId) -> Result<OrgPolicy, ApiError> {
+        if let Some((_, policy)) = self
+            .policies
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(org)
+        {
+            return Ok(policy.clone());
+        }
+        let (version, policy) = self.load_policy(org)?;
+        self.cache_policy(org, version, &policy);
+        Ok(policy)
+    }
+
+    /// The policy in force for `org` now, with its stream version.
+    pub fn policy_with_version(&self, org: &OrgId) -> Result<(u64, OrgPolicy), ApiError> {
+        self.load_policy(org)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Folds a ticket's stream.
+    pub fn load_ticket(&self, ticket_id: TicketId) -> Result<Ticket, ApiError> {
+        let recorded = self
+            .store
+            .read_stream(&ticket_id.stream())
+            .map_err(store_error)?;
+        let mut state = ticket::initial();
+        for entry in &recorded {
+            let event = codec::decode(&entry.event_type, entry.schema_version, &entry.payload)
+                .map_err(|error| {
+                    ApiError::internal(format!(
+                        "undecodable event at position {}: {error}",
+                        entry.position
+                    ))
+                })?;
+            state = ticket::apply(state, &event);
+        }
+        Ok(state)
+    }
+
+    fn load_policy(&self, org: &OrgId) -> Result<(u64, OrgPolicy), ApiError> {
+        let recorded = self
+            .store
+            .read_stream(&org.policy_stream())
+            .map_err(store_error)?;
+        let mut policy = OrgPolicy::default();
+        for entry in &recorded {
+            let event = codec::decode(&entry.event_type, entry.schema_version, &entry.payload)
+                .map_err(|error| {
+                    ApiError::internal(format!(
+                        "undecodable policy event at position {}: {error}",
+                        entry.position
+                    ))
+                })?;
+            policy = apply_policy(policy, &event);
+        }
+        Ok((recorded.len() as u64, policy))
+    }
+
+    fn cache_policy(&self, org: &OrgId, version: u64, policy: &OrgPolicy) {
+        let mut cache = self.policies.write().unwrap_or_else(|p| p.into_inner());
+        let newer = cache.get(org).is_none_or(|(cached, _)| *cached < version);
+        if newer {
+            cache.insert(org.clone(), (version, policy.clone()));
+        }
+    }
+
+    fn context(&self, actor: &Actor, policy: OrgPolicy) -> Context {
+        Context {
+            now: self.clock.now(),
+            actor: actor.clone(),
+            policy,
+        }
+    }
+
+    fn fresh_ticket(&self) -> Result<(TicketId, TicketNumber), ApiError> {
+        let sequence = self.store.next_sequence().map_err(store_error)?;
+        let number = TicketNumber::from_sequence(sequence)
+            .ok_or_else(|| ApiError::internal("ticket numbers are exhausted"))?;
+        Ok((TicketId(Uuid::now_v7()), number))
+    }
+
+    fn envelopes(
+        &self,
+        meta: &CommandMeta,
+        events: &[Event],
+        causation_id: Option<Uuid>,
+    ) -> Result<Vec<NewEvent>, ApiError> {
+        let recorded_at_unix_nanos = unix_nanos(self.clock.now());
+        Ok(events
+            .iter()
+            .map(|event| {
+                let encoded = codec::encode(event);
+                NewEvent {
+                    event_id: Uuid::now_v7(),
+                    event_type: encoded.event_type.to_owned(),
+                    schema_version: encoded.schema_version,
+                    recorded_at_unix_nanos,
+                    actor: EnvelopeActor {
+                        sub: meta.actor.sub.clone(),
+                        role: meta.actor.role.as_str().to_owned(),
+                        org: meta.actor.org.to_string(),
+                    },
+                    correlation_id: meta.correlation_id,
+                    causation_id,
+                    idempotency_key: meta.idempotency.as_ref().map(|k| k.key.clone()),
+                    payload: encoded.payload,
+                }
+            })
+            .collect())
+    }
+
+    /// The loop every ticket command shares (see the module doc).
+    async fn run<F, Fut>(&self, meta: &CommandMeta, plan: F) -> Result<Answer, ApiError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Plan, ApiError>>,
+    {
+        let _claim = match &meta.idempotency {
+            Some(key) => Some(self.in_flight.claim(key)?),
+            None => None,
+        };
+        if let Some(key) = &meta.idempotency {
+            let now = unix_nanos(self.clock.now());
+            let recorded = self
+                .store
+                .idempotency_record(&key.store_key, now)
+                .map_err(store_error)?;
+            if let Some(record) = recorded {
+                return replay(&record, &meta.fingerprint);
+            }
+        }
+        for _ in 0..DECIDE_ATTEMPTS_MAX {
+            let Plan {
+                request_streams,
+                answer,
+            } = plan().await?;
+            let idempotency = match &meta.idempotency {
+                Some(key) => Some(NewIdempotencyRecord {
+                    key: key.store_key.clone(),
+                    fingerprint: meta.fingerprint,
+                    response: serde_json::to_vec(&answer)
+                        .map_err(|e| ApiError::internal(format!("cannot record the answer: {e}")))?,
+                    recorded_at_unix_nanos: unix_nanos(self.clock.now()),
+                }),
+                None => None,
+            };
+            let request = AppendRequest {
+                streams: request_streams,
+                idempotency,
+            };
+            match self.store.append(request).await {
+                Ok(AppendOutcome::Committed { last_position, .. }) => {
+                    let mut answer = answer;
+                    answer.body.position = last_position;
+                    return Ok(answer);
+                }
+                Ok(AppendOutcome::Duplicate(record)) => {
+                    return replay(&record, &meta.fingerprint)
+                }
+                Err(StoreError::VersionMismatch { .. }) if meta.if_match.is_some() => {
+                    return Err(version_mismatch())
+                }
+                Err(StoreError::VersionMismatch { .. }) => continue,
+                Err(error) => return Err(store_error(error)),
+            }
+        }
+        Err(contended())
+    }
+}
+
+/// The recorded answer of a retried command, or 422 if the key was used for
+/// another request.
+fn replay(record: &IdempotencyRecord, fingerprint: &[u8; 32]) -> Result<Answer, ApiError> {
+    if record.fingerprint != *fingerprint {
+        return Err(ApiError::invalid(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request",
+        ));
+    }
+    let mut answer: Answer = serde_json::from_slice(&record.response)
+        .map_err(|e| ApiError::internal(format!("unreadable idempotency record: {e}")))?;
+    answer.body.position = record.last_position;
+    Ok(answer)
+}
+
+fn answer_for(state: &Ticket, status: StatusCode, include_refunds: bool) -> Answer {
+    let opened = state
+        .opened
+        .as_ref()
+        .expect("a successful ticket decision leaves an opened ticket");
+    Answer {
+        status: status.as_u16(),
+        location: (status == StatusCode::CREATED)
+            .then(|| format!("/v1/tickets/{}", opened.ticket_id)),
+        body: AnswerBody {
+            ticket_id: opened.ticket_id,
+            number: opened.number,
+            status: opened.status,
+            version: state.version,
+            position: 0,
+            refunded_minor: include_refunds.then_some(opened.refunded_minor),
+            follow_up_of: opened.follow_up_of,
+        },
+    }
+}
+
+fn check_if_match(if_match: Option<u64>, version: u64) -> Result<(), ApiError> {
+    match if_match {
+        Some(expected) if expected != version => Err(version_mismatch()),
+        _ => Ok(()),
+    }
+}
+
+fn version_mismatch() -> ApiError {
+    ApiError::new(
+        StatusCode::PRECONDITION_FAILED,
+        "version_mismatch",
+        "the ticket's version is not the one given in If-Match",
+    )
+}
+
+fn contended() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "contended",
+        "the ticket changed too often while the command was decided; retry",
+    )
+}
+
+/// Store failures a client can see: all are the server's, none the request's.
+pub fn store_error(error: StoreError) -> ApiError {
+    match error {
+        StoreError::Closed => ApiError::unavailable("shutting_down", "the server is stopping"),
+        StoreError::InvalidRequest(detail) => ApiError::invalid("invalid_request", detail),
+        other => ApiError::internal(format!("event store: {other}")),
+    }
+}

@@ -1,0 +1,251 @@
+//! The router: every path of the contract, and the layers applied once to
+//! all of them (request id, tracing, metrics, timeout, panic guard).
+
+use std::time::Duration;
+
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use uuid::Uuid;
+
+use crate::auth::Auth;
+use crate::commands::{Answer, CommandMeta};
+use crate::idempotency;
+use crate::json::JsonBody;
+use crate::problem::ApiError;
+use crate::{dto, parse, queries, AppState};
+
+const REQUEST_ID_HEADER: &str = "x-request-id";
+
+pub fn router(state: AppState, request_timeout: Duration) -> Router {
+    let request_id = header::HeaderName::from_static(REQUEST_ID_HEADER);
+    Router::new()
+        .route("/v1/tickets", post(open_ticket))
+        .route("/v1/tickets/{id}", get(queries::ticket))
+        .route("/v1/tickets/{id}/history", get(queries::history))
+        .route("/v1/tickets/{id}/comments", post(comment))
+        .route("/v1/tickets/{id}/escalations", post(escalate))
+        .route("/v1/tickets/{id}/refunds", post(refund))
+        .route("/v1/tickets/{id}/close", post(close))
+        .route("/v1/tickets/{id}/follow-ups", post(follow_up))
+        .route("/v1/events", get(queries::events))
+        .route("/v1/orgs/{org}/policy", put(set_policy).get(queries::policy))
+        .route("/v1/admin/clock", post(set_clock))
+        .route("/healthz", get(queries::healthz))
+        .route("/readyz", get(queries::readyz))
+        .route("/metrics", get(queries::metrics))
+        .route("/openapi.json", get(crate::openapi::serve))
+        .fallback(|| async { ApiError::not_found() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this path does not take that method",
+            )
+        })
+        .layer(axum::middleware::from_fn(crate::observability::record_request))
+        .layer(axum::middleware::from_fn_with_state(
+            request_timeout,
+            answer_within,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal("the request hit a bug; it was not applied twice").into_response()
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let id = request
+                .headers()
+                .get(REQUEST_ID_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Answers 503 `timeout` for a request still running after `limit`.
+async fn answer_within(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::unavailable("timeout", "the request took too long").into_response(),
+    }
+}
+
+fn meta(
+    actor: docket_domain::types::Actor,
+    headers: &HeaderMap,
+    method: &Method,
+    path: &str,
+    raw: &[u8],
+) -> Result<CommandMeta, ApiError> {
+    let idempotency = idempotency::key_from_headers(headers, &actor.sub)?;
+    let if_match = if_match(headers)?;
+    let correlation_id = headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| Uuid::parse_str(v).ok())
+        .unwrap_or_else(Uuid::now_v7);
+    Ok(CommandMeta {
+        actor,
+        idempotency,
+        if_match,
+        fingerprint: idempotency::fingerprint(method.as_str(), path, if_match, raw),
+        correlation_id,
+    })
+}
+
+/// `If-Match: "<version>"` (the quotes of an ETag, or none).
+fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("").trim();
+    let unquoted = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text);
+    unquoted.parse().map(Some).map_err(|_| {
+        ApiError::bad_request(
+            "invalid_if_match",
+            "If-Match must be a ticket version as its ETag gives it, e.g. \"3\"",
+        )
+    })
+}
+
+fn respond(answer: Answer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, Json(&answer.body)).into_response();
+    let headers = response.headers_mut();
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", answer.body.version)) {
+        headers.insert(header::ETAG, etag);
+    }
+    if let Some(location) = answer.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert(header::LOCATION, location);
+    }
+    response
+}
+
+async fn open_ticket(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    headers: HeaderMap,
+    body: JsonBody<dto::OpenTicketBody>,
+) -> Result<Response, ApiError> {
+    let meta = meta(actor, &headers, &Method::POST, "/v1/tickets", &body.raw)?;
+    let request = parse::OpenRequest::parse(body.value)?;
+    let org = request.org.clone();
+    let answer = state
+        .commands
+        .open(meta, org, |id, number| request.command(id, number))
+        .await?;
+    Ok(respond(answer))
+}
+
+async fn follow_up(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: JsonBody<dto::FollowUpBody>,
+) -> Result<Response, ApiError> {
+    let parent = parse::path_ticket(&id)?;
+    let path = format!("/v1/tickets/{parent}/follow-ups");
+    let meta = meta(actor, &headers, &Method::POST, &path, &body.raw)?;
+    let request = parse::FollowUpRequest::parse(body.value)?;
+    let answer = state
+        .commands
+        .follow_up(meta, parent, |id, number| request.command(id, number))
+        .await?;
+    Ok(respond(answer))
+}
+
+/// The four commands on one ticket differ only in their body and parser.
+macro_rules! ticket_command {
+    ($name:ident, $body:ty, $parse:path, $suffix:literal) => {
+        async fn $name(
+            State(state): State<AppState>,
+            Auth(actor): Auth,
+            Path(id): Path<String>,
+            headers: HeaderMap,
+            body: JsonBody<$body>,
+        ) -> Result<Response, ApiError> {
+            let ticket_id = parse::path_ticket(&id)?;
+            let path = format!("/v1/tickets/{ticket_id}/{}", $suffix);
+            let meta = meta(actor, &headers, &Method::POST, &path, &body.raw)?;
+            let command = $parse(body.value)?;
+            let answer = state.commands.on_ticket(meta, ticket_id, command).await?;
+            Ok(respond(answer))
+        }
+    };
+}
+
+ticket_command!(comment, dto::CommentBody, parse::comment, "comments");
+ticket_command!(escalate, dto::EscalateBody, parse::escalate, "escalations");
+ticket_command!(refund, dto::RefundBody, parse::refund, "refunds");
+ticket_command!(close, dto::CloseBody, parse::close, "close");
+
+async fn set_policy(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(org): Path<String>,
+    body: JsonBody<dto::PolicyBody>,
+) -> Result<Response, ApiError> {
+    let org = parse::path_org(&org)?;
+    let command = parse::policy(org.clone(), body.value)?;
+    let answer = state.commands.set_policy(&actor, org, command).await?;
+    Ok((
+        StatusCode::OK,
+        Json(queries::policy_json(
+            &answer.org,
+            &answer.policy,
+            answer.version,
+            Some(answer.position),
+        )),
+    )
+        .into_response())
+}
+
+async fn set_clock(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let clock = state.commands.clock().clone();
+    if !clock.is_test() {
+        return Err(ApiError::not_found());
+    }
+    let mut parts = request.into_parts();
+    let auth = <Auth as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+        &mut parts.0,
+        &state,
+    )
+    .await?;
+    if auth.0.role != docket_domain::types::Role::Admin {
+        return Err(ApiError::forbidden("only an admin may set the test clock"));
+    }
+    let body = <JsonBody<dto::ClockBody> as axum::extract::FromRequest<AppState>>::from_request(
+        Request::from_parts(parts.0, parts.1),
+        &state,
+    )
+    .await?;
+    let at = time::OffsetDateTime::parse(
+        &body.value.now,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .map_err(|_| ApiError::invalid("invalid_field", "now must be an RFC 3339 time"))?;
+    match clock.set(at) {
+        Ok(now) => Ok(Json(serde_json::json!({ "now": queries::rfc3339(now) })).into_response()),
+        Err(crate::clock::ClockSetError::WouldGoBack { now }) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "clock_would_go_back",
+            format!("time never goes back; the clock reads {}", queries::rfc3339(now)),
+        )),
+        Err(crate::clock::ClockSetError::NotATestClock) => Err(ApiError::not_found()),
+    }
+}

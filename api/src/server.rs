@@ -1,0 +1,107 @@
+//! Start-up and shutdown of `docketd`: open the data folder, the log and the
+//! read models, run the projections in-process, serve, and on SIGTERM stop
+//! taking requests, finish those in flight, flush and exit.
+
+use std::sync::Arc;
+
+use docket_eventstore::Store;
+use tokio::net::TcpListener;
+
+use crate::auth::{load_secret, Keys, SecretSource};
+use crate::clock::ServerClock;
+use crate::commands::Commands;
+use crate::config::{CommonArgs, ServerArgs};
+use crate::datadir::DataDir;
+use crate::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    DataDir(#[from] crate::datadir::DataDirError),
+    #[error(transparent)]
+    Secret(#[from] crate::auth::SecretError),
+    #[error("cannot open the event log: {0}")]
+    Store(#[from] docket_eventstore::StoreError),
+    #[error("cannot open the read models: {0}")]
+    Views(String),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), StartError> {
+    let data_dir = DataDir::open(&common.data_dir)?;
+    let (secret, source) = load_secret(
+        common.jwt_secret.as_deref(),
+        common.jwt_secret_file.as_deref(),
+        &data_dir.root,
+    )?;
+    match &source {
+        SecretSource::Generated(path) => tracing::warn!(
+            path = %path.display(),
+            "no JWT secret configured: generated one (mode 0600); `docketd token --data-dir {}` signs with it",
+            data_dir.root.display()
+        ),
+        SecretSource::DataFolder(path) => {
+            tracing::info!(path = %path.display(), "using the data folder's JWT secret")
+        }
+        SecretSource::File(path) => tracing::info!(path = %path.display(), "using the JWT secret file"),
+        SecretSource::Environment => tracing::info!("using the JWT secret from DOCKET_JWT_SECRET"),
+    }
+    let store = Store::open(&data_dir.log_dir())?;
+    let clock = if server.test_clock {
+        tracing::warn!("running on the TEST CLOCK: POST /v1/admin/clock moves time");
+        ServerClock::test_starting_now()
+    } else {
+        ServerClock::real()
+    };
+    let views = crate::views::Views::start(&data_dir, store.clone(), clock.clone())
+        .map_err(|e| StartError::Views(e.to_string()))?;
+    let state = AppState {
+        keys: Keys::new(&secret),
+        commands: Commands::new(store.clone(), clock),
+        views: views.clone(),
+        metrics: crate::observability::metrics_handle(),
+        data_dir: Arc::new(data_dir),
+    };
+    let app = crate::routes::router(state.clone(), server.request_timeout());
+    let listener = TcpListener::bind(server.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            address: server.listen,
+            source,
+        })?;
+    let local = listener.local_addr().map_err(StartError::Serve)?;
+    tracing::info!(address = %local, data_dir = %state.data_dir.root.display(), "docketd listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(StartError::Serve)?;
+    tracing::info!("stopping: requests drained, closing the read models and the log");
+    views.stop().await;
+    drop(state);
+    if let Err(error) = store.close() {
+        tracing::error!(%error, "closing the event log failed");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = match signal(SignalKind::terminate()) {
+        Ok(stream) => stream,
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for SIGTERM");
+            return std::future::pending().await;
+        }
+    };
+    tokio::select! {
+        _ = terminate.recv() => tracing::info!("SIGTERM received"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("interrupt received"),
+    }
+}
