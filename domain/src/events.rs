@@ -130,3 +130,22 @@ pub struct PolicySet {
     pub set_by: Author,
 }
 
+macro_rules! event_from_payload {
+    ($($payload:ident),* $(,)?) => {$(
+        impl From<$payload> for Event {
+            fn from(payload: $payload) -> Event {
+                Event::$payload(payload)
+            }
+        }
+    )*};
+}
+
+event_from_payload!(
+    TicketOpened,
+    CommentAdded,
+    Escalated,
+    RefundIssued,
+    TicketClosed,
+    FollowUpOpened,
+    PolicySet,
+);

@@ -5,9 +5,16 @@
 //! the policy in force and fresh ids are passed in; `decide` returns events or
 //! a `DomainError`, `apply` folds an event into state and never fails.
 
+pub mod access;
 pub mod calendar;
+pub mod codec;
+pub mod error;
 pub mod events;
 pub mod policy;
+pub mod sla;
+pub mod text;
+pub mod ticket;
 pub mod types;
 
+pub use error::DomainError;
 pub use events::Event;

@@ -79,7 +79,8 @@ impl<'de> Deserialize<'de> for TicketNumber {
         use serde::de::Error;
         if deserializer.is_human_readable() {
             let text = String::deserialize(deserializer)?;
-            TicketNumber::parse(&text).ok_or_else(|| D::Error::custom("a ticket number is 11 digits"))
+            TicketNumber::parse(&text)
+                .ok_or_else(|| D::Error::custom("a ticket number is 11 digits"))
         } else {
             let value = u64::deserialize(deserializer)?;
             if (Self::FIRST..=Self::MAX).contains(&value) {
@@ -378,7 +379,9 @@ pub mod instant {
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<OffsetDateTime, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<OffsetDateTime, D::Error> {
         use serde::de::Error;
         if deserializer.is_human_readable() {
             let text = String::deserialize(deserializer)?;
@@ -430,7 +433,10 @@ pub mod date {
     pub mod option {
         use super::*;
 
-        pub fn serialize<S: Serializer>(date: &Option<Date>, serializer: S) -> Result<S::Ok, S::Error> {
+        pub fn serialize<S: Serializer>(
+            date: &Option<Date>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
             struct Wrapped<'a>(&'a Date);
             impl Serialize for Wrapped<'_> {
                 fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -443,7 +449,9 @@ pub mod date {
             }
         }
 
-        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Date>, D::Error> {
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Date>, D::Error> {
             #[derive(Deserialize)]
             struct Wrapped(#[serde(with = "super")] Date);
             Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|Wrapped(date)| date))
