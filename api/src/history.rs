@@ -6,13 +6,14 @@ use docket_domain::ticket::{self, Ticket};
 use docket_domain::types::{TicketId, Visibility};
 use docket_domain::Event;
 use docket_eventstore::{RecordedEvent, Store};
+use docket_projections::{EventMeta, TicketView};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use crate::clock::{from_unix_nanos, unix_nanos};
 use crate::commands::store_error;
 use crate::problem::ApiError;
-use crate::queries::{event_json, rfc3339};
+use crate::queries::event_json;
 
 pub struct History {
     pub ticket_id: TicketId,
@@ -44,15 +45,6 @@ impl History {
         })
     }
 
-    /// The ticket as it stands now.
-    pub fn view(&self) -> TicketView {
-        let mut view = TicketView::default();
-        for (entry, event) in &self.entries {
-            view.apply(entry, event);
-        }
-        view
-    }
-
     /// `{ticket_id, events}`, or with `as_of` `{state, events}` (events
     /// recorded at exactly `as_of` included). Customers get no internal
     /// comment events.
@@ -71,14 +63,10 @@ impl History {
         match as_of {
             None => json!({ "ticket_id": self.ticket_id, "events": events }),
             Some(_) => {
-                let mut view = TicketView::default();
-                for (entry, event) in &shown {
-                    view.apply(entry, event);
-                }
-                let state = if view.version() == 0 {
-                    Value::Null
-                } else {
-                    view.to_json(hide_internal)
+                let view = TicketView::replay(shown.iter().map(|(entry, event)| (meta(entry), event)));
+                let state = match view {
+                    Some(view) => view.to_json(!hide_internal),
+                    None => Value::Null,
                 };
                 json!({ "ticket_id": self.ticket_id, "state": state, "events": events })
             }
@@ -86,88 +74,14 @@ impl History {
     }
 }
 
+fn meta(entry: &RecordedEvent) -> EventMeta {
+    EventMeta {
+        position: entry.position,
+        version: entry.version,
+        recorded_at: from_unix_nanos(entry.recorded_at_unix_nanos),
+    }
+}
+
 fn is_internal(event: &Event) -> bool {
     matches!(event, Event::CommentAdded(c) if c.visibility == Visibility::Internal)
-}
-
-/// The ticket as `GET /v1/tickets/{id}` shows it: the domain's fold (status,
-/// escalation, refunds, links) plus the times and comments of the envelopes.
-#[derive(Debug, Default, Clone)]
-pub struct TicketView {
-    ticket: Ticket,
-    opened_at: Option<OffsetDateTime>,
-    updated_at: Option<OffsetDateTime>,
-    closed_at: Option<OffsetDateTime>,
-    resolution: Option<docket_domain::types::Resolution>,
-    comments: Vec<(docket_domain::events::CommentAdded, OffsetDateTime)>,
-}
-
-impl TicketView {
-    pub fn version(&self) -> u64 {
-        self.ticket.version
-    }
-
-    pub fn apply(&mut self, entry: &RecordedEvent, event: &Event) {
-        let at = from_unix_nanos(entry.recorded_at_unix_nanos);
-        self.ticket = ticket::apply(std::mem::take(&mut self.ticket), event);
-        self.updated_at = Some(at);
-        match event {
-            Event::TicketOpened(_) => self.opened_at = Some(at),
-            Event::CommentAdded(comment) => self.comments.push((comment.clone(), at)),
-            Event::TicketClosed(closed) => {
-                self.closed_at = Some(at);
-                self.resolution = Some(closed.resolution);
-            }
-            _ => {}
-        }
-    }
-
-    pub fn to_json(&self, hide_internal: bool) -> Value {
-        let Some(opened) = &self.ticket.opened else {
-            return Value::Null;
-        };
-        let comments: Vec<Value> = self
-            .comments
-            .iter()
-            .filter(|(c, _)| !(hide_internal && c.visibility == Visibility::Internal))
-            .map(|(c, at)| {
-                json!({
-                    "comment_id": c.comment_id,
-                    "author": c.author.sub,
-                    "role": c.author.role,
-                    "body": c.body,
-                    "visibility": c.visibility,
-                    "at": rfc3339(*at),
-                })
-            })
-            .collect();
-        json!({
-            "ticket_id": opened.ticket_id,
-            "number": opened.number,
-            "org": opened.org,
-            "subject": opened.subject,
-            "description": opened.description,
-            "reason": opened.reason,
-            "order": opened.order.as_ref().map(|o| json!({
-                "number": o.number,
-                "amount_minor": o.amount.amount_minor,
-                "currency": o.amount.currency,
-            })),
-            "customer_code": opened.customer_code,
-            "incident_date": opened.incident_date.map(docket_domain::types::date::format),
-            "impact": opened.impact,
-            "channel": opened.channel,
-            "status": opened.status,
-            "escalated": opened.escalated,
-            "refunded_minor": opened.refunded_minor,
-            "follow_up_of": opened.follow_up_of,
-            "follow_ups": opened.follow_ups,
-            "opened_at": self.opened_at.map(rfc3339),
-            "updated_at": self.updated_at.map(rfc3339),
-            "closed_at": self.closed_at.map(rfc3339),
-            "resolution": self.resolution,
-            "comments": comments,
-            "version": self.ticket.version,
-        })
-    }
 }

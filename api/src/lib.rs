@@ -45,6 +45,10 @@ impl AppState {
         metrics::gauge!("docket_log_head_position").set(store.head().position as f64);
         metrics::gauge!("docket_append_commits").set(stats.commits as f64);
         metrics::gauge!("docket_append_events").set(stats.events as f64);
+        let projection = self.views.models.status();
+        metrics::gauge!("docket_projection_applied_position").set(projection.applied_position as f64);
+        metrics::gauge!("docket_projection_lag_positions").set(self.views.lag() as f64);
+        metrics::gauge!("docket_projection_events_skipped").set(projection.events_skipped as f64);
         if stats.commits > 0 {
             metrics::gauge!("docket_append_batch_size_mean")
                 .set(stats.appends as f64 / stats.commits as f64);

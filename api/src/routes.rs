@@ -26,7 +26,7 @@ const REQUEST_ID_HEADER: &str = "x-request-id";
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let request_id = header::HeaderName::from_static(REQUEST_ID_HEADER);
     Router::new()
-        .route("/v1/tickets", post(open_ticket))
+        .route("/v1/tickets", post(open_ticket).get(queries::search))
         .route("/v1/tickets/{id}", get(queries::ticket))
         .route("/v1/tickets/{id}/history", get(queries::history))
         .route("/v1/tickets/{id}/comments", post(comment))
@@ -34,6 +34,9 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/v1/tickets/{id}/refunds", post(refund))
         .route("/v1/tickets/{id}/close", post(close))
         .route("/v1/tickets/{id}/follow-ups", post(follow_up))
+        .route("/v1/inbox/{status}", get(queries::inbox))
+        .route("/v1/sla", get(queries::sla))
+        .route("/v1/kpis", get(queries::kpis))
         .route("/v1/events", get(queries::events))
         .route("/v1/orgs/{org}/policy", put(set_policy).get(queries::policy))
         .route("/v1/admin/clock", post(set_clock))

@@ -23,7 +23,7 @@ pub enum StartError {
     #[error("cannot open the event log: {0}")]
     Store(#[from] docket_eventstore::StoreError),
     #[error("cannot open the read models: {0}")]
-    Views(String),
+    Views(#[from] docket_projections::ProjectionError),
     #[error("cannot listen on {address}: {source}")]
     Listen {
         address: std::net::SocketAddr,
@@ -59,8 +59,7 @@ pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), StartErro
     } else {
         ServerClock::real()
     };
-    let views = crate::views::Views::start(&data_dir, store.clone(), clock.clone())
-        .map_err(|e| StartError::Views(e.to_string()))?;
+    let views = crate::views::Views::start(&data_dir, store.clone(), clock.clone())?;
     let state = AppState {
         keys: Keys::new(&secret),
         commands: Commands::new(store.clone(), clock),

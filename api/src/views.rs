@@ -1,48 +1,139 @@
-//! What queries read: the log's head (histories and ticket views are folded
-//! from the log itself, so they are never behind a command's answer), and
-//! the gauges `/metrics` exports.
+//! The read side as the server runs it: the read models at
+//! `<data-dir>/views`, their live projection fed by the store's
+//! subscription, and the SLA breach timer driven by the server's clock.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use docket_eventstore::Store;
+use docket_projections::{ProjectionError, RunConfig, Runner};
+use tokio::task::JoinHandle;
 
 use crate::clock::ServerClock;
 use crate::datadir::DataDir;
 use crate::problem::ApiError;
 
+/// How often the breach timer looks at the real clock (the test clock wakes
+/// it on every set).
+pub const BREACH_TICK: Duration = Duration::from_secs(1);
+
 #[derive(Clone)]
 pub struct Views {
+    pub models: docket_projections::Views,
     store: Store,
+    tasks: Arc<Mutex<Tasks>>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ViewsError {
-    #[error("{0}")]
-    Open(String),
+#[derive(Default)]
+struct Tasks {
+    runner: Option<Runner<Store>>,
+    breach_timer: Option<JoinHandle<()>>,
 }
 
 impl Views {
-    pub fn start(_data_dir: &DataDir, store: Store, _clock: ServerClock) -> Result<Views, ViewsError> {
-        Ok(Views { store })
+    /// Opens the read models and starts the projection and the breach timer
+    /// on the current tokio runtime.
+    pub fn start(data_dir: &DataDir, store: Store, clock: ServerClock) -> Result<Views, ProjectionError> {
+        let models = docket_projections::Views::open(&data_dir.views_dir())?;
+        let runner = models.start(store.clone(), RunConfig::SERVING)?;
+        let breach_timer = tokio::spawn(breach_timer(models.clone(), clock));
+        Ok(Views {
+            models,
+            store,
+            tasks: Arc::new(Mutex::new(Tasks {
+                runner: Some(runner),
+                breach_timer: Some(breach_timer),
+            })),
+        })
     }
 
-    pub async fn stop(&self) {}
+    /// Stops the projection after its current commit, and the timer.
+    pub async fn stop(&self) {
+        let (runner, timer) = {
+            let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+            (tasks.runner.take(), tasks.breach_timer.take())
+        };
+        if let Some(timer) = timer {
+            timer.abort();
+        }
+        if let Some(runner) = runner {
+            if let Err(error) = runner.stop().await {
+                tracing::error!(%error, "stopping the projection failed");
+            }
+        }
+        if let Err(error) = self.models.flush() {
+            tracing::error!(%error, "flushing the read models failed");
+        }
+    }
 
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    /// Waits until the log has committed `position` (at most `limit`), for
-    /// `X-Min-Position`; 503 `projection_lagging` after that.
+    /// Waits until the read models have applied `position` (at most
+    /// `limit`), for `X-Min-Position`; 503 `projection_lagging` after that.
+    pub async fn wait_for(&self, position: u64, limit: Duration) -> Result<(), ApiError> {
+        self.models
+            .wait_for_position(position, limit)
+            .await
+            .map_err(|_| lagging(position, limit))
+    }
+
+    /// The same for answers folded from the log itself (histories).
     pub async fn wait_for_log(&self, position: u64, limit: Duration) -> Result<(), ApiError> {
         let mut head = self.store.watch_head();
         let reached = tokio::time::timeout(limit, head.wait_for(|head| *head >= position)).await;
         match reached {
             Ok(Ok(_)) => Ok(()),
-            _ => Err(ApiError::unavailable(
-                "projection_lagging",
-                format!("position {position} was not reached within {} s", limit.as_secs()),
-            )),
+            _ => Err(lagging(position, limit)),
+        }
+    }
+
+    /// How far the read models are behind the log, in positions.
+    pub fn lag(&self) -> u64 {
+        self.store
+            .head()
+            .position
+            .saturating_sub(self.models.applied_position())
+    }
+}
+
+fn lagging(position: u64, limit: Duration) -> ApiError {
+    ApiError::unavailable(
+        "projection_lagging",
+        format!(
+            "the read model had not applied position {position} within {} s",
+            limit.as_secs()
+        ),
+    )
+}
+
+/// Marks breaches when they happen, on the server's clock. Without NATS
+/// the notices are logged; the NATS issue adds `docket.sla.breached.<org>`.
+async fn breach_timer(models: docket_projections::Views, clock: ServerClock) {
+    let mut test_clock = clock.changes();
+    loop {
+        match &mut test_clock {
+            Some(changes) => {
+                tokio::select! {
+                    changed = changes.changed() => if changed.is_err() { return },
+                    _ = tokio::time::sleep(BREACH_TICK) => {}
+                }
+            }
+            None => tokio::time::sleep(BREACH_TICK).await,
+        }
+        match models.mark_breaches(clock.now()) {
+            Ok(notices) => {
+                for notice in notices {
+                    metrics::counter!("docket_sla_breaches_total").increment(1);
+                    tracing::info!(
+                        ticket_id = %notice.ticket_id,
+                        number = %notice.number,
+                        "SLA clock breached"
+                    );
+                }
+            }
+            Err(error) => tracing::warn!(%error, "marking SLA breaches failed"),
         }
     }
 }
