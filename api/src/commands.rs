@@ -7,11 +7,17 @@
 //! on. A concurrent writer to the same ticket makes the append fail; without
 //! `If-Match` the command is decided again on the new state (at most
 //! `DECIDE_ATTEMPTS_MAX` times), with `If-Match` it answers 412.
+//!
+//! Folded tickets are cached between commands: a stream is append-only, so
+//! a state folded to version v stays true and a load reads only the events
+//! after v (one index range, usually one event) instead of the whole stream
+//! (`docs/benchmarks.md`, "HTTP commands (docketd)").
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use axum::http::StatusCode;
+use docket_domain::access::Action;
 use docket_domain::codec;
 use docket_domain::policy::{apply_policy, decide_policy, OrgPolicy, SetPolicy};
 use docket_domain::ticket::{self, Command, Context, OpenFollowUp, Ticket};
@@ -22,6 +28,7 @@ use docket_eventstore::{
     NewIdempotencyRecord, StreamAppend, Store, StoreError,
 };
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::clock::{unix_nanos, ServerClock};
@@ -30,6 +37,10 @@ use crate::problem::ApiError;
 
 /// Decisions retried after losing a race for the same stream, before 409.
 pub const DECIDE_ATTEMPTS_MAX: usize = 32;
+
+/// Folded tickets kept by `load_ticket`; the cache is cleared when full
+/// (a few hundred tickets are live at once even at 256 clients).
+pub const TICKET_CACHE_MAX: usize = 4096;
 
 /// What every command request brings besides its body.
 pub struct CommandMeta {
@@ -80,12 +91,17 @@ pub struct Commands {
     /// this process writes policies, and it updates the cache after each
     /// append, so a cached policy is never stale.
     policies: Arc<RwLock<HashMap<OrgId, (u64, OrgPolicy)>>>,
+    /// Tickets as last folded from durable events (see the module doc).
+    tickets: Arc<Mutex<HashMap<TicketId, Ticket>>>,
 }
 
 /// One decision, ready to append.
 struct Plan {
     request_streams: Vec<StreamAppend>,
     answer: Answer,
+    /// The instant the decision was made at: the events' recorded time and
+    /// the idempotency record's.
+    now: OffsetDateTime,
 }
 
 impl Commands {
@@ -95,6 +111,7 @@ impl Commands {
             clock,
             in_flight: InFlight::default(),
             policies: Arc::default(),
+            tickets: Arc::default(),
         }
     }
 
@@ -113,6 +130,10 @@ impl Commands {
             if meta.if_match.is_some_and(|v| v != 0) {
                 return Err(version_mismatch());
             }
+            // The role first, as `decide` would: a support or admin token
+            // (org `*`) without `org` is refused as a role (403), not asked
+            // for the org it may not open in anyway (422).
+            Action::OpenTicket.permit(meta.actor.role)?;
             let org = ticket::org_for_open(&meta.actor, requested_org.as_ref())?;
             let policy = self.policy(&org)?;
             let (ticket_id, number) = self.fresh_ticket()?;
@@ -125,8 +146,9 @@ impl Commands {
                 request_streams: vec![StreamAppend {
                     stream: ticket_id.stream(),
                     expected: ExpectedVersion::NoStream,
-                    events: self.envelopes(&meta, &events, None)?,
+                    events: envelopes(&meta, &events, context.now, None),
                 }],
+                now: context.now,
             })
         })
         .await
@@ -148,15 +170,17 @@ impl Commands {
             let context = self.context(&meta.actor, policy);
             let events = ticket::decide(&state, &command, &context)?;
             check_if_match(meta.if_match, state.version)?;
-            let after = events.iter().fold(state.clone(), ticket::apply);
+            let version = state.version;
+            let after = events.iter().fold(state, ticket::apply);
             let include_refunds = matches!(command, Command::Refund(_));
             Ok(Plan {
                 answer: answer_for(&after, StatusCode::OK, include_refunds),
                 request_streams: vec![StreamAppend {
                     stream: ticket_id.stream(),
-                    expected: ExpectedVersion::Exact(state.version),
-                    events: self.envelopes(&meta, &events, None)?,
+                    expected: ExpectedVersion::Exact(version),
+                    events: envelopes(&meta, &events, context.now, None),
                 }],
+                now: context.now,
             })
         })
         .await
@@ -180,9 +204,9 @@ impl Commands {
             let context = self.context(&meta.actor, policy);
             let decision = ticket::decide_follow_up(&parent, &command, &context)?;
             check_if_match(meta.if_match, parent.version)?;
-            let new_events = self.envelopes(&meta, &decision.new_ticket, None)?;
+            let new_events = envelopes(&meta, &decision.new_ticket, context.now, None);
             let cause = new_events.first().map(|e| e.event_id);
-            let parent_events = self.envelopes(&meta, &decision.parent, cause)?;
+            let parent_events = envelopes(&meta, &decision.parent, context.now, cause);
             let state = ticket::fold(&decision.new_ticket);
             Ok(Plan {
                 answer: answer_for(&state, StatusCode::CREATED, true),
@@ -198,6 +222,7 @@ impl Commands {
                         events: parent_events,
                     },
                 ],
+                now: context.now,
             })
         })
         .await
@@ -227,7 +252,7 @@ impl Commands {
                 streams: vec![StreamAppend {
                     stream: stream.clone(),
                     expected: ExpectedVersion::Exact(version),
-                    events: self.envelopes(&meta, &events, None)?,
+                    events: envelopes(&meta, &events, context.now, None),
                 }],
                 idempotency: None,
             };
@@ -280,13 +305,23 @@ impl Commands {
         &self.store
     }
 
-    /// Folds a ticket's stream.
+    /// Folds a ticket's stream: the cached fold, plus the durable events
+    /// after it.
     pub fn load_ticket(&self, ticket_id: TicketId) -> Result<Ticket, ApiError> {
+        let cached = self
+            .tickets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&ticket_id)
+            .cloned();
+        let mut state = cached.unwrap_or_else(ticket::initial);
         let recorded = self
             .store
-            .read_stream(&ticket_id.stream())
+            .read_stream_range(&ticket_id.stream(), state.version + 1, usize::MAX)
             .map_err(store_error)?;
-        let mut state = ticket::initial();
+        if recorded.is_empty() {
+            return Ok(state);
+        }
         for entry in &recorded {
             let event = codec::decode(&entry.event_type, entry.schema_version, &entry.payload)
                 .map_err(|error| {
@@ -297,7 +332,21 @@ impl Commands {
                 })?;
             state = ticket::apply(state, &event);
         }
+        self.cache_ticket(ticket_id, &state);
         Ok(state)
+    }
+
+    fn cache_ticket(&self, ticket_id: TicketId, state: &Ticket) {
+        let mut cache = self.tickets.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= TICKET_CACHE_MAX && !cache.contains_key(&ticket_id) {
+            cache.clear();
+        }
+        let newer = cache
+            .get(&ticket_id)
+            .is_none_or(|cached| cached.version < state.version);
+        if newer {
+            cache.insert(ticket_id, state.clone());
+        }
     }
 
     fn load_policy(&self, org: &OrgId) -> Result<(u64, OrgPolicy), ApiError> {
@@ -342,36 +391,6 @@ impl Commands {
         Ok((TicketId(Uuid::now_v7()), number))
     }
 
-    fn envelopes(
-        &self,
-        meta: &CommandMeta,
-        events: &[Event],
-        causation_id: Option<Uuid>,
-    ) -> Result<Vec<NewEvent>, ApiError> {
-        let recorded_at_unix_nanos = unix_nanos(self.clock.now());
-        Ok(events
-            .iter()
-            .map(|event| {
-                let encoded = codec::encode(event);
-                NewEvent {
-                    event_id: Uuid::now_v7(),
-                    event_type: encoded.event_type.to_owned(),
-                    schema_version: encoded.schema_version,
-                    recorded_at_unix_nanos,
-                    actor: EnvelopeActor {
-                        sub: meta.actor.sub.clone(),
-                        role: meta.actor.role.as_str().to_owned(),
-                        org: meta.actor.org.to_string(),
-                    },
-                    correlation_id: meta.correlation_id,
-                    causation_id,
-                    idempotency_key: meta.idempotency.as_ref().map(|k| k.key.clone()),
-                    payload: encoded.payload,
-                }
-            })
-            .collect())
-    }
-
     /// The loop every ticket command shares (see the module doc).
     async fn run<F, Fut>(&self, meta: &CommandMeta, plan: F) -> Result<Answer, ApiError>
     where
@@ -396,6 +415,7 @@ impl Commands {
             let Plan {
                 request_streams,
                 answer,
+                now,
             } = plan().await?;
             let idempotency = match &meta.idempotency {
                 Some(key) => Some(NewIdempotencyRecord {
@@ -403,7 +423,7 @@ impl Commands {
                     fingerprint: meta.fingerprint,
                     response: serde_json::to_vec(&answer)
                         .map_err(|e| ApiError::internal(format!("cannot record the answer: {e}")))?,
-                    recorded_at_unix_nanos: unix_nanos(self.clock.now()),
+                    recorded_at_unix_nanos: unix_nanos(now),
                 }),
                 None => None,
             };
@@ -429,6 +449,37 @@ impl Commands {
         }
         Err(contended())
     }
+}
+
+/// The store's envelopes of `events`, recorded at `now`.
+fn envelopes(
+    meta: &CommandMeta,
+    events: &[Event],
+    now: OffsetDateTime,
+    causation_id: Option<Uuid>,
+) -> Vec<NewEvent> {
+    let recorded_at_unix_nanos = unix_nanos(now);
+    events
+        .iter()
+        .map(|event| {
+            let encoded = codec::encode(event);
+            NewEvent {
+                event_id: Uuid::now_v7(),
+                event_type: encoded.event_type.to_owned(),
+                schema_version: encoded.schema_version,
+                recorded_at_unix_nanos,
+                actor: EnvelopeActor {
+                    sub: meta.actor.sub.clone(),
+                    role: meta.actor.role.as_str().to_owned(),
+                    org: meta.actor.org.to_string(),
+                },
+                correlation_id: meta.correlation_id,
+                causation_id,
+                idempotency_key: meta.idempotency.as_ref().map(|k| k.key.clone()),
+                payload: encoded.payload,
+            }
+        })
+        .collect()
 }
 
 /// The recorded answer of a retried command, or 422 if the key was used for

@@ -55,26 +55,37 @@ fn is_json(content_type: Option<&axum::http::HeaderValue>) -> bool {
 }
 
 /// Parses JSON: syntax errors (including invalid UTF-8) are 400
-/// `malformed_json`; well-formed JSON of the wrong shape is 422.
+/// `malformed_json`; well-formed JSON of the wrong shape, however deep, is
+/// 422.
+///
+/// Syntax is checked on its own first because serde_json reports some type
+/// errors as syntax errors: an enum field given a number fails with
+/// "expected value", which is well-formed JSON of the wrong type.
 pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+    // JSON text is UTF-8 throughout (RFC 8259), and skipping a string for
+    // `IgnoredAny` does not check its bytes.
+    if let Err(error) = std::str::from_utf8(raw) {
+        return Err(ApiError::bad_request(
+            "malformed_json",
+            format!("malformed JSON: the body is not UTF-8: {error}"),
+        ));
+    }
+    if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(raw) {
+        return Err(ApiError::bad_request(
+            "malformed_json",
+            format!("malformed JSON: {error}"),
+        ));
+    }
     serde_json::from_slice(raw).map_err(|error| {
-        use serde_json::error::Category;
-        match error.classify() {
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::bad_request("malformed_json", format!("malformed JSON: {error}"))
-            }
-            Category::Data => {
-                let message = error.to_string();
-                let code = if message.starts_with("unknown field") {
-                    "unknown_field"
-                } else if message.starts_with("missing field") {
-                    "missing_field"
-                } else {
-                    "invalid_field"
-                };
-                ApiError::invalid(code, message)
-            }
-        }
+        let message = error.to_string();
+        let code = if message.starts_with("unknown field") {
+            "unknown_field"
+        } else if message.starts_with("missing field") {
+            "missing_field"
+        } else {
+            "invalid_field"
+        };
+        ApiError::invalid(code, message)
     })
 }
 
@@ -105,5 +116,30 @@ mod tests {
             assert_eq!(error.code, *code, "{:?}", String::from_utf8_lossy(raw));
         }
         assert!(parse::<Body>(b"{\"subject\": \"a\"}").is_ok());
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Kind {
+        Low,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[allow(dead_code)]
+    struct WithEnum {
+        kind: Kind,
+    }
+
+    #[test]
+    fn a_wrong_type_for_an_enum_is_invalid_not_malformed() {
+        for raw in [&b"{\"kind\": 5}"[..], b"{\"kind\": [1]}", b"{\"kind\": \"high\"}"] {
+            let error = parse::<WithEnum>(raw).expect_err("bad body");
+            assert_eq!(error.code, "invalid_field", "{:?}", String::from_utf8_lossy(raw));
+        }
+        assert!(parse::<WithEnum>(b"{\"kind\": \"low\"}").is_ok());
+        let deep = format!("{{\"kind\": {}{}}}", "[".repeat(500), "]".repeat(500));
+        assert_eq!(parse::<WithEnum>(deep.as_bytes()).expect_err("deep").code, "invalid_field");
+        let unclosed = "[".repeat(100_000);
+        assert_eq!(parse::<WithEnum>(unclosed.as_bytes()).expect_err("open").code, "malformed_json");
     }
 }

@@ -92,6 +92,14 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the oversize body is left unread, so the
+            // connection cannot carry another request: say so, or a client
+            // reusing it gets its next request cut off.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()
@@ -99,6 +107,41 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// The longest framework rejection text kept as a problem's `detail`.
+const REJECTION_DETAIL_BYTES_MAX: usize = 4096;
+
+/// Middleware, the innermost layer: an error answer made by a framework
+/// extractor rather than by `ApiError` (axum's query-string and path
+/// rejections are plain text) becomes problem+json, so every error has the
+/// contract's shape. A path that cannot even be decoded names no resource:
+/// 404 `not_found`, as any other bad id.
+pub async fn problem_json_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"));
+    if is_problem || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), REJECTION_DETAIL_BYTES_MAX)
+        .await
+        .unwrap_or_default();
+    let detail = String::from_utf8_lossy(&body).into_owned();
+    let error = match status {
+        StatusCode::BAD_REQUEST if detail.starts_with("Invalid URL") => ApiError::not_found(),
+        StatusCode::BAD_REQUEST => ApiError::bad_request("invalid_query", detail),
+        StatusCode::NOT_FOUND => ApiError::not_found(),
+        _ => ApiError::new(status, "http_error", detail),
+    };
+    error.into_response()
 }
 
 impl From<docket_domain::error::DomainError> for ApiError {

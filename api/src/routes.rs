@@ -52,6 +52,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
                 "this path does not take that method",
             )
         })
+        .layer(axum::middleware::from_fn(crate::problem::problem_json_errors))
         .layer(axum::middleware::from_fn(crate::observability::record_request))
         .layer(axum::middleware::from_fn_with_state(
             request_timeout,

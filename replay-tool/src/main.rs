@@ -1,1 +1,125 @@
-fn main() {}
+//! `docket-replay`: the auditors' tool. It reads a Docket data folder's
+//! event log and prints a ticket's history (as of any instant), checks the
+//! log's integrity (hash chain, positions, stream versions, index, head),
+//! exports the log as JSON Lines, and rebuilds the read models from it.
+//!
+//! It must never modify the data folder it reads (`rebuild` writes the read
+//! models and nothing else): sled writes when it opens a folder, so every
+//! subcommand opens a private copy of the log (see `source`). Its JSON is
+//! the API's own (`docket_api::history`; export lines are tested byte for
+//! byte against `docket_api::queries::event_json`), so what it prints and
+//! what the server answers cannot drift apart.
+//!
+//! Exit codes: 0 sound or done; 1 a fault, or an error with the folder or
+//! the data; 2 a usage error.
+
+mod error;
+mod export;
+mod history;
+mod progress;
+mod rebuild;
+mod source;
+mod timeline;
+mod verify;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand};
+
+use crate::error::ReplayError;
+use crate::source::DataFolder;
+
+const ABOUT: &str = "Docket's auditors' tool: ticket histories, log integrity, export, rebuild";
+
+const LONG_ABOUT: &str = "\
+Docket's auditors' tool: ticket histories (as of any instant), the event log's \
+integrity check, an export of the log as JSON Lines, and a rebuild of the read \
+models from the log.
+
+It reads the data folder of a stopped docketd, or a copy of one. It never \
+modifies that folder (rebuild writes the read models, nothing else): sled writes when it opens a database, so docket-replay \
+copies <data-dir>/log (sled's conf, db, blobs/ and snap.* files, not LOCK) to a \
+private temporary folder under $TMPDIR, opens the copy, and removes it on exit. \
+$TMPDIR needs as much free space as the log. If a running docketd holds the \
+folder, the copy is a point-in-time copy of a log being written (you are warned): \
+stop the server or use a file-system snapshot for a definitive answer.
+
+Exit codes: 0 sound or done; 1 a fault, or an error with the folder or the data; \
+2 a usage error.";
+
+#[derive(Debug, Parser)]
+#[command(name = "docket-replay", version, about = ABOUT, long_about = LONG_ABOUT)]
+struct Cli {
+    /// The data folder of a stopped docketd, or a copy of one (only `rebuild`
+    /// writes to it, and only its read models).
+    #[arg(long, env = "DOCKET_DATA_DIR", global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    History(history::HistoryArgs),
+    Verify(verify::VerifyArgs),
+    Export(export::ExportArgs),
+    Rebuild(rebuild::RebuildArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Some(data_dir) = cli.data_dir else {
+        usage_error(
+            ErrorKind::MissingRequiredArgument,
+            "the data folder is required: --data-dir DIR (or DOCKET_DATA_DIR)",
+        );
+    };
+    if let Command::Export(args) = &cli.command {
+        if let Err(message) = args.check() {
+            usage_error(ErrorKind::ArgumentConflict, &message);
+        }
+    }
+    match run(&cli.command, &data_dir) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A closed pipe (`| head`) is the reader being done, not a failure.
+        Err(ReplayError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "docket-replay: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(command: &Command, data_dir: &Path) -> Result<(), ReplayError> {
+    let folder = DataFolder::find(data_dir)?;
+    // `rebuild` writes the read models: it holds the folder as a server
+    // does. The others only read, from a copy, and may run beside a server.
+    let _held = match command {
+        Command::Rebuild(_) => Some(rebuild::lock(&folder)?),
+        _ => {
+            folder.warn_if_in_use();
+            None
+        }
+    };
+    let source = folder.open_copy()?;
+    let store = source.store();
+    let stdout = std::io::stdout().lock();
+    let ran = match command {
+        Command::History(args) => history::run(store, args, stdout),
+        Command::Verify(args) => verify::run(store, args, stdout),
+        Command::Export(args) => export::run(store, args, stdout),
+        Command::Rebuild(args) => rebuild::run(store, &folder, args, stdout),
+    };
+    source.discard();
+    ran
+}
+
+/// Prints a usage error the way clap does and exits 2.
+fn usage_error(kind: ErrorKind, message: &str) -> ! {
+    Cli::command().error(kind, message).exit()
+}

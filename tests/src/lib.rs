@@ -1,1 +1,6 @@
-//! placeholder
+//! Black-box, crash and fixture tests of Docket, and its benchmark binaries.
+//! The library holds what the tests and binaries share.
+
+pub mod harness;
+pub mod store_support;
+pub mod ticket_log;

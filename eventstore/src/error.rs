@@ -1,0 +1,148 @@
+//! The store's one error enum, and the reasons `verify` gives for a fault.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::types::ExpectedVersion;
+
+/// Everything that can go wrong in the store, named after the situation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Optimistic concurrency: the stream is not at the expected version.
+    /// Nothing of the request was appended.
+    #[error("stream {stream}: expected version {expected}, found {actual}")]
+    VersionMismatch {
+        stream: String,
+        expected: ExpectedVersion,
+        actual: u64,
+    },
+    /// The request breaks a limit or a shape rule; nothing was appended.
+    #[error("invalid append request: {0}")]
+    InvalidRequest(String),
+    /// Another process (or another `Store` in this one) holds the folder.
+    #[error("the event store at {dir} is in use by another process (its LOCK file is locked)")]
+    InUse { dir: PathBuf },
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("sled error: {0}")]
+    Sled(#[from] sled::Error),
+    /// sled panicked (it may, on a corrupt file); the panic was caught.
+    #[error("sled panicked while {during}: {message}")]
+    SledPanicked {
+        during: &'static str,
+        message: String,
+    },
+    /// Stored bytes are not what the store wrote.
+    #[error("corrupt store at position {position}: {reason}")]
+    Corrupt { position: u64, reason: FaultReason },
+    /// The group commit holding this request failed to write or sync: the
+    /// request may or may not be on disk; it was not acknowledged.
+    #[error("commit failed, nothing acknowledged: {detail}")]
+    CommitFailed { detail: String },
+    /// A commit failed earlier: sled's memory may hold a batch the disk does
+    /// not, so the store refuses to read or write until it is reopened.
+    #[error("the store is poisoned by a failed commit; reopen it")]
+    Poisoned,
+    /// The store was closed (or its writer stopped).
+    #[error("the store is closed")]
+    Closed,
+}
+
+/// Why `verify` (or a read) found stored data wrong. The position it goes
+/// with is carried beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultReason {
+    /// No log entry at this position, though a later one exists or the head
+    /// record points past it.
+    Gap,
+    /// A key under the log prefix that is not 1 + 8 bytes.
+    MalformedLogKey,
+    /// The entry's bytes do not decode (torn, truncated, unknown format,
+    /// trailing bytes).
+    Undecodable { detail: String },
+    /// The position inside the record is not the position of its key.
+    PositionMismatch { recorded: u64 },
+    /// The stored hash is not `blake3(previous hash || stored bytes)`.
+    BrokenChain,
+    /// The entry's version does not follow its stream's previous version.
+    VersionNotContiguous {
+        stream: String,
+        expected: u64,
+        found: u64,
+    },
+    /// The entry has no index entry.
+    IndexMissing { stream: String, version: u64 },
+    /// The entry's index entry points elsewhere (or holds bad bytes).
+    IndexMismatch {
+        stream: String,
+        version: u64,
+        points_to: Option<u64>,
+    },
+    /// An index entry that points at this position, which does not hold that
+    /// stream and version.
+    IndexDangling { stream: String, version: u64 },
+    /// The head record is missing, undecodable, or disagrees with the last
+    /// entry of the log.
+    HeadMismatch {
+        head_position: Option<u64>,
+        last_position: u64,
+    },
+    /// The log ends before the position the `WATERMARK` file says was
+    /// durable: sled dropped its tail (it stops recovery at the first bad
+    /// CRC).
+    Truncated { watermark: u64 },
+    /// The entry at the watermark's position is not the one it recorded.
+    WatermarkMismatch,
+    /// Neither slot of the `WATERMARK` file is valid.
+    WatermarkUnreadable,
+}
+
+impl fmt::Display for FaultReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FaultReason::Gap => f.write_str("missing log entry (gap)"),
+            FaultReason::MalformedLogKey => f.write_str("malformed log key"),
+            FaultReason::Undecodable { detail } => write!(f, "undecodable entry: {detail}"),
+            FaultReason::PositionMismatch { recorded } => {
+                write!(f, "entry records position {recorded}")
+            }
+            FaultReason::BrokenChain => f.write_str("hash chain broken"),
+            FaultReason::VersionNotContiguous {
+                stream,
+                expected,
+                found,
+            } => write!(f, "stream {stream}: version {found}, expected {expected}"),
+            FaultReason::IndexMissing { stream, version } => {
+                write!(f, "no index entry for {stream} version {version}")
+            }
+            FaultReason::IndexMismatch {
+                stream,
+                version,
+                points_to,
+            } => match points_to {
+                Some(p) => write!(f, "index entry {stream}@{version} points to {p}"),
+                None => write!(f, "index entry {stream}@{version} is malformed"),
+            },
+            FaultReason::IndexDangling { stream, version } => {
+                write!(f, "index entry {stream}@{version} points here, wrongly")
+            }
+            FaultReason::HeadMismatch {
+                head_position,
+                last_position,
+            } => match head_position {
+                Some(h) => write!(f, "head record says {h}, log ends at {last_position}"),
+                None => write!(f, "head record missing or bad, log ends at {last_position}"),
+            },
+            FaultReason::Truncated { watermark } => {
+                write!(
+                    f,
+                    "log truncated: it ends before the durable watermark {watermark}"
+                )
+            }
+            FaultReason::WatermarkMismatch => {
+                f.write_str("entry differs from the one the watermark recorded")
+            }
+            FaultReason::WatermarkUnreadable => f.write_str("WATERMARK file unreadable"),
+        }
+    }
+}

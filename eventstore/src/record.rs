@@ -1,0 +1,386 @@
+//! The stored bytes of a log entry, and the hash chain over them.
+//!
+//! A stored record is `[FORMAT_V1] ++ postcard(EnvelopeV1) ++ hash[32]`, with
+//! `hash = blake3(previous entry's hash || every byte before the hash)`; the
+//! first entry chains to [`GENESIS_HASH`]. The hash is always computed over
+//! the bytes as stored, never over a re-encoding: a decoder that accepts two
+//! encodings of one value must not make two hashes agree.
+//!
+//! Public so that tools (and the corruption tests) can read and forge
+//! entries; the store itself is the only writer of a live folder.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::types::{EnvelopeActor, IdempotencyRecord, RecordedEvent};
+
+/// Format (schema) version byte of a stored record, envelope version 1.
+pub const FORMAT_V1: u8 = 1;
+
+/// Bytes of the chain hash at the end of a record.
+pub const HASH_BYTES: usize = 32;
+
+/// The hash the first entry chains to.
+pub const GENESIS_HASH: [u8; HASH_BYTES] = [0; HASH_BYTES];
+
+/// Why stored bytes do not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordError {
+    /// Fewer bytes than a format byte and a hash.
+    TooShort {
+        len: usize,
+    },
+    UnknownFormat {
+        format: u8,
+    },
+    Postcard(postcard::Error),
+    /// Bytes left between the envelope and the hash.
+    TrailingBytes {
+        count: usize,
+    },
+}
+
+impl std::fmt::Display for RecordError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordError::TooShort { len } => write!(f, "{len} bytes, too short for a record"),
+            RecordError::UnknownFormat { format } => write!(f, "unknown format byte {format}"),
+            RecordError::Postcard(e) => write!(f, "postcard: {e}"),
+            RecordError::TrailingBytes { count } => write!(f, "{count} trailing bytes"),
+        }
+    }
+}
+
+/// The stored envelope, format version 1.
+///
+/// FROZEN: entries written with it must decode forever. Never reorder, add,
+/// remove or retype a field; a change is a new struct, a new format byte and
+/// a new arm in [`decode`]. Ids are raw `[u8; 16]` so the bytes do not depend
+/// on `uuid`'s serde choices. Borrowed fields keep `verify` allocation-free.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct EnvelopeV1<'a> {
+    pub position: u64,
+    pub stream: &'a str,
+    pub version: u64,
+    pub event_id: [u8; 16],
+    pub recorded_at_unix_nanos: i64,
+    #[serde(borrow)]
+    pub actor: ActorV1<'a>,
+    pub correlation_id: [u8; 16],
+    pub causation_id: Option<[u8; 16]>,
+    #[serde(borrow)]
+    pub idempotency_key: Option<&'a str>,
+    pub event_type: &'a str,
+    pub schema_version: u16,
+    pub payload: &'a [u8],
+}
+
+/// FROZEN with [`EnvelopeV1`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ActorV1<'a> {
+    pub sub: &'a str,
+    pub role: &'a str,
+    pub org: &'a str,
+}
+
+/// A decoded record that still borrows the stored bytes.
+#[derive(Debug)]
+pub(crate) struct StoredRecord<'a> {
+    pub envelope: EnvelopeV1<'a>,
+    /// Every byte before the hash: what the hash covers.
+    pub hashed: &'a [u8],
+    pub hash: [u8; HASH_BYTES],
+}
+
+/// The stored idempotency record, format version 1. FROZEN like
+/// [`EnvelopeV1`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct IdempotencyV1<'a> {
+    fingerprint: [u8; 32],
+    response: &'a [u8],
+    first_position: u64,
+    last_position: u64,
+    recorded_at_unix_nanos: i64,
+}
+
+/// `blake3(prev_hash || hashed)`.
+pub fn chain_hash(prev_hash: &[u8; HASH_BYTES], hashed: &[u8]) -> [u8; HASH_BYTES] {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(prev_hash);
+    hasher.update(hashed);
+    *hasher.finalize().as_bytes()
+}
+
+/// The stored bytes of `event` chained to `prev_hash`; `event.hash` is
+/// ignored (the returned bytes end with the computed one).
+pub fn encode(event: &RecordedEvent, prev_hash: &[u8; HASH_BYTES]) -> Vec<u8> {
+    let envelope = EnvelopeV1 {
+        position: event.position,
+        stream: &event.stream,
+        version: event.version,
+        event_id: event.event_id.into_bytes(),
+        recorded_at_unix_nanos: event.recorded_at_unix_nanos,
+        actor: ActorV1 {
+            sub: &event.actor.sub,
+            role: &event.actor.role,
+            org: &event.actor.org,
+        },
+        correlation_id: event.correlation_id.into_bytes(),
+        causation_id: event.causation_id.map(Uuid::into_bytes),
+        idempotency_key: event.idempotency_key.as_deref(),
+        event_type: &event.event_type,
+        schema_version: event.schema_version,
+        payload: &event.payload,
+    };
+    encode_envelope(&envelope, prev_hash).0
+}
+
+/// Decodes stored bytes into an owned event. Never panics.
+pub fn decode(bytes: &[u8]) -> Result<RecordedEvent, RecordError> {
+    let stored = decode_stored(bytes)?;
+    let e = &stored.envelope;
+    Ok(RecordedEvent {
+        position: e.position,
+        stream: e.stream.to_owned(),
+        version: e.version,
+        event_id: Uuid::from_bytes(e.event_id),
+        event_type: e.event_type.to_owned(),
+        schema_version: e.schema_version,
+        recorded_at_unix_nanos: e.recorded_at_unix_nanos,
+        actor: EnvelopeActor {
+            sub: e.actor.sub.to_owned(),
+            role: e.actor.role.to_owned(),
+            org: e.actor.org.to_owned(),
+        },
+        correlation_id: Uuid::from_bytes(e.correlation_id),
+        causation_id: e.causation_id.map(Uuid::from_bytes),
+        idempotency_key: e.idempotency_key.map(str::to_owned),
+        payload: e.payload.to_vec(),
+        hash: stored.hash,
+    })
+}
+
+/// Encodes an envelope and chains it: `(stored bytes, hash)`.
+pub(crate) fn encode_envelope(
+    envelope: &EnvelopeV1<'_>,
+    prev_hash: &[u8; HASH_BYTES],
+) -> (Vec<u8>, [u8; HASH_BYTES]) {
+    let mut bytes = Vec::with_capacity(128 + envelope.payload.len());
+    bytes.push(FORMAT_V1);
+    let mut bytes = postcard::to_extend(envelope, bytes)
+        .expect("postcard cannot fail to encode plain fields into a Vec");
+    let hash = chain_hash(prev_hash, &bytes);
+    bytes.extend_from_slice(&hash);
+    (bytes, hash)
+}
+
+/// Splits and decodes stored bytes without copying. Never panics.
+pub(crate) fn decode_stored(bytes: &[u8]) -> Result<StoredRecord<'_>, RecordError> {
+    if bytes.len() < 1 + HASH_BYTES {
+        return Err(RecordError::TooShort { len: bytes.len() });
+    }
+    let (hashed, hash) = bytes.split_at(bytes.len() - HASH_BYTES);
+    let (&format, body) = hashed
+        .split_first()
+        .ok_or(RecordError::TooShort { len: bytes.len() })?;
+    if format != FORMAT_V1 {
+        return Err(RecordError::UnknownFormat { format });
+    }
+    let (envelope, rest) =
+        postcard::take_from_bytes::<EnvelopeV1<'_>>(body).map_err(RecordError::Postcard)?;
+    if !rest.is_empty() {
+        return Err(RecordError::TrailingBytes { count: rest.len() });
+    }
+    let hash: [u8; HASH_BYTES] = hash
+        .try_into()
+        .map_err(|_| RecordError::TooShort { len: bytes.len() })?;
+    Ok(StoredRecord {
+        envelope,
+        hashed,
+        hash,
+    })
+}
+
+pub(crate) fn encode_idempotency(record: &IdempotencyRecord) -> Vec<u8> {
+    let stored = IdempotencyV1 {
+        fingerprint: record.fingerprint,
+        response: &record.response,
+        first_position: record.first_position,
+        last_position: record.last_position,
+        recorded_at_unix_nanos: record.recorded_at_unix_nanos,
+    };
+    postcard::to_extend(&stored, vec![FORMAT_V1])
+        .expect("postcard cannot fail to encode plain fields into a Vec")
+}
+
+pub(crate) fn decode_idempotency(bytes: &[u8]) -> Result<IdempotencyRecord, RecordError> {
+    let (&format, body) = bytes
+        .split_first()
+        .ok_or(RecordError::TooShort { len: 0 })?;
+    if format != FORMAT_V1 {
+        return Err(RecordError::UnknownFormat { format });
+    }
+    let (stored, rest) =
+        postcard::take_from_bytes::<IdempotencyV1<'_>>(body).map_err(RecordError::Postcard)?;
+    if !rest.is_empty() {
+        return Err(RecordError::TrailingBytes { count: rest.len() });
+    }
+    Ok(IdempotencyRecord {
+        fingerprint: stored.fingerprint,
+        response: stored.response.to_vec(),
+        first_position: stored.first_position,
+        last_position: stored.last_position,
+        recorded_at_unix_nanos: stored.recorded_at_unix_nanos,
+    })
+}
+
+/// Head record: format byte, position u64 BE, hash.
+pub(crate) const HEAD_RECORD_BYTES: usize = 1 + 8 + HASH_BYTES;
+
+pub(crate) fn encode_head(position: u64, hash: &[u8; HASH_BYTES]) -> [u8; HEAD_RECORD_BYTES] {
+    let mut out = [0u8; HEAD_RECORD_BYTES];
+    out[0] = FORMAT_V1;
+    out[1..9].copy_from_slice(&position.to_be_bytes());
+    out[9..].copy_from_slice(hash);
+    out
+}
+
+pub(crate) fn decode_head(bytes: &[u8]) -> Option<(u64, [u8; HASH_BYTES])> {
+    let bytes: &[u8; HEAD_RECORD_BYTES] = bytes.try_into().ok()?;
+    if bytes[0] != FORMAT_V1 {
+        return None;
+    }
+    let position = u64::from_be_bytes(bytes[1..9].try_into().ok()?);
+    let hash = bytes[9..].try_into().ok()?;
+    Some((position, hash))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn sample(position: u64) -> RecordedEvent {
+        RecordedEvent {
+            position,
+            stream: "ticket-0190b7a4-7c1e-7000-8000-000000000001".into(),
+            version: 3,
+            event_id: Uuid::from_u128(0x0190_b7a4_7c1e_7000_8000_0000_0000_00aa),
+            event_type: "TicketOpened".into(),
+            schema_version: 1,
+            recorded_at_unix_nanos: 1_750_000_000_000_000_000,
+            actor: EnvelopeActor {
+                sub: "agent-7".into(),
+                role: "agent".into(),
+                org: "acme".into(),
+            },
+            correlation_id: Uuid::from_u128(7),
+            causation_id: Some(Uuid::from_u128(8)),
+            idempotency_key: Some("idem-1".into()),
+            payload: (0..=255u8).collect(),
+            hash: [0; 32],
+        }
+    }
+
+    #[test]
+    fn encode_then_decode_gives_the_event_and_its_chained_hash() {
+        let prev = [9u8; 32];
+        let bytes = encode(&sample(5), &prev);
+        let decoded = decode(&bytes).expect("freshly encoded bytes decode");
+        assert_eq!(decoded.hash, chain_hash(&prev, &bytes[..bytes.len() - 32]));
+        assert_eq!(
+            RecordedEvent {
+                hash: [0; 32],
+                ..decoded
+            },
+            sample(5)
+        );
+    }
+
+    #[test]
+    fn trailing_bytes_before_the_hash_are_rejected() {
+        let mut bytes = encode(&sample(1), &GENESIS_HASH);
+        bytes.insert(bytes.len() - 32, 0);
+        assert_eq!(decode(&bytes), Err(RecordError::TrailingBytes { count: 1 }));
+    }
+
+    #[test]
+    fn unknown_format_is_rejected() {
+        let mut bytes = encode(&sample(1), &GENESIS_HASH);
+        bytes[0] = 2;
+        assert_eq!(
+            decode(&bytes),
+            Err(RecordError::UnknownFormat { format: 2 })
+        );
+    }
+
+    #[test]
+    fn idempotency_and_head_records_round_trip() {
+        let record = IdempotencyRecord {
+            fingerprint: [3; 32],
+            response: b"{\"id\":1}".to_vec(),
+            first_position: 4,
+            last_position: 6,
+            recorded_at_unix_nanos: -1,
+        };
+        assert_eq!(decode_idempotency(&encode_idempotency(&record)), Ok(record));
+        assert_eq!(decode_head(&encode_head(7, &[1; 32])), Some((7, [1; 32])));
+        assert_eq!(decode_head(&[FORMAT_V1; 3]), None);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic_the_decoders(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = decode(&bytes);
+            let _ = decode_idempotency(&bytes);
+            let _ = decode_head(&bytes);
+        }
+
+        #[test]
+        fn arbitrary_bytes_behind_a_valid_format_byte_are_rejected(
+            body in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            // A random body almost never is an envelope followed by exactly
+            // 32 bytes; when it is, it must at least re-encode to itself.
+            let mut bytes = vec![FORMAT_V1];
+            bytes.extend_from_slice(&body);
+            if let Ok(event) = decode(&bytes) {
+                let prev = [0u8; 32];
+                let again = encode(&event, &prev);
+                prop_assert_eq!(&again[..again.len() - 32], &bytes[..bytes.len() - 32]);
+            }
+        }
+
+        #[test]
+        fn mutated_records_are_rejected_or_decode_to_a_different_event(
+            position in 1u64..u64::MAX,
+            at in any::<prop::sample::Index>(),
+            xor in 1u8..=255,
+        ) {
+            let original = sample(position);
+            let mut bytes = encode(&original, &GENESIS_HASH);
+            let hashed_len = bytes.len() - 32;
+            let i = at.index(hashed_len);
+            bytes[i] ^= xor;
+            match decode(&bytes) {
+                Err(_) => {}
+                // A flipped byte that still decodes (a payload byte, a
+                // string byte, a number) must change the event, so that the
+                // hash chain catches it.
+                Ok(event) => {
+                    prop_assert_ne!(RecordedEvent { hash: [0; 32], ..event.clone() }, original);
+                    prop_assert_ne!(event.hash, chain_hash(&GENESIS_HASH, &bytes[..hashed_len]));
+                }
+            }
+        }
+
+        #[test]
+        fn truncated_records_are_rejected(position in 1u64..1_000_000, keep in 0usize..400) {
+            let bytes = encode(&sample(position), &GENESIS_HASH);
+            prop_assume!(keep < bytes.len());
+            prop_assert!(decode(&bytes[..keep]).is_err());
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! The crate's one error enum.
+
+use std::time::Duration;
+
+/// What went wrong in a projection or a read-model query, named after the
+/// situation. `api` maps these to HTTP (`InvalidCursor` → 400
+/// `invalid_cursor`, `Lagging` → 503 `projection_lagging`, `InvalidQuery` →
+/// 422, everything else → 500).
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error("read-model storage: {0}")]
+    Sled(#[from] sled::Error),
+
+    #[error("event store: {0}")]
+    Store(#[from] docket_eventstore::StoreError),
+
+    /// The event feed failed (other than the store, e.g. a JetStream consumer).
+    #[error("event feed: {0}")]
+    Feed(String),
+
+    /// Bytes under a read-model key are not what this crate writes.
+    #[error("corrupt read-model record {what}: {reason}")]
+    Corrupt { what: &'static str, reason: String },
+
+    /// The feed skipped positions: the log is gapless, so this is a broken
+    /// feed, never a situation to paper over.
+    #[error("the event feed jumped from position {expected} to {got}")]
+    Gap { expected: u64, got: u64 },
+
+    /// A cursor that is malformed, belongs to another query, or points at a
+    /// snapshot whose superseded index entries are already pruned.
+    #[error("invalid cursor: {problem}")]
+    InvalidCursor { problem: CursorProblem },
+
+    /// A query the read models cannot answer as asked (`from` after `to`,
+    /// too many buckets, ...).
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
+
+    /// The read models had not applied `position` within `timeout`.
+    #[error(
+        "read models at position {applied}, position {position} not applied within {timeout:?}"
+    )]
+    Lagging {
+        position: u64,
+        applied: u64,
+        timeout: Duration,
+    },
+
+    /// The projection runner stopped (after an error, or on shutdown).
+    #[error("the projection runner is stopped")]
+    Stopped,
+
+    /// A rebuild is already running.
+    #[error("a rebuild is already running")]
+    RebuildRunning,
+}
+
+/// Why a cursor was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorProblem {
+    /// Not a cursor this crate wrote.
+    Malformed,
+    /// Written for another inbox, sort, scope or filter.
+    OtherQuery,
+    /// Its snapshot is older than the retained history of the index (or the
+    /// read models were rebuilt since).
+    Expired,
+}
+
+impl std::fmt::Display for CursorProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CursorProblem::Malformed => "not a cursor of this server",
+            CursorProblem::OtherQuery => "the cursor belongs to another query",
+            CursorProblem::Expired => "the cursor has expired; start again from the first page",
+        })
+    }
+}
+
+impl ProjectionError {
+    pub(crate) fn corrupt(what: &'static str, reason: impl std::fmt::Display) -> ProjectionError {
+        ProjectionError::Corrupt {
+            what,
+            reason: reason.to_string(),
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Where projections get events from: one interface, implemented for the
+//! embedded store's subscription now and for a JetStream consumer later.
+
+use std::future::Future;
+
+use docket_eventstore::{RecordedEvent, Store, Subscription};
+
+use crate::error::ProjectionError;
+
+/// Events in log order, from some position on.
+pub trait EventFeed: Send + 'static {
+    /// The next 1 to `max` events in position order, waiting while there
+    /// are none. Gapless: each batch starts right after the previous one.
+    /// Must be cancel-safe: dropping the future before it completes loses
+    /// no event.
+    fn next_batch(
+        &mut self,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, ProjectionError>> + Send;
+}
+
+/// Opens feeds: the runner reopens one after an error, and a rebuild reads
+/// from position 1 while the live projection keeps reading.
+pub trait FeedSource: Send + Sync + 'static {
+    type Feed: EventFeed;
+
+    /// A feed whose first event is the one at `from_position` (1 = the start).
+    fn open(
+        &self,
+        from_position: u64,
+    ) -> impl Future<Output = Result<Self::Feed, ProjectionError>> + Send;
+
+    /// The last position durable at the source now (0 = empty log).
+    fn head(&self) -> impl Future<Output = Result<u64, ProjectionError>> + Send;
+}
+
+impl EventFeed for Subscription {
+    async fn next_batch(&mut self, max: usize) -> Result<Vec<RecordedEvent>, ProjectionError> {
+        Ok(Subscription::next_batch(self, max).await?)
+    }
+}
+
+impl FeedSource for Store {
+    type Feed = Subscription;
+
+    async fn open(&self, from_position: u64) -> Result<Subscription, ProjectionError> {
+        Ok(self.subscribe(from_position))
+    }
+
+    async fn head(&self) -> Result<u64, ProjectionError> {
+        Ok(Store::head(self).position)
+    }
+}

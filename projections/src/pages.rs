@@ -1,0 +1,340 @@
+//! Sorted index spaces stored as pages: up to [`PAGE_ENTRIES_MAX`] entries
+//! per sled value, under the key `space | the page's lower bound`.
+//!
+//! Why: sled 0.34 costs about the same per write whatever the value size up
+//! to a few KiB (it clones the leaf it writes into), so writes, not bytes,
+//! are the budget. Index entries change in time order (a ticket updated,
+//! answered, closed now sorts near the other tickets of now), so a commit's
+//! entries fall into a few pages of each space: one write each, instead of
+//! one per entry.
+//!
+//! A page holds the entries whose suffix is at or above its lower bound and
+//! below the next page's. The first page of a space has the empty lower
+//! bound. A page that grows past the maximum splits in two; an empty page
+//! is dropped. Pages are cached decoded and written back at the commit;
+//! pages created or dropped since the last commit are tracked so that
+//! lookups see them before sled does.
+
+use std::collections::{BTreeSet, HashSet};
+use std::ops::Bound;
+
+use crate::cache::WriteBack;
+use crate::error::ProjectionError;
+use crate::keys;
+use crate::store;
+
+/// Entries per page at most (a page splits in two above it).
+pub(crate) const PAGE_ENTRIES_MAX: usize = 128;
+
+/// Pages kept decoded between commits.
+const PAGE_CACHE_MAX: usize = 2_048;
+
+/// An entry: its suffix (the key after the space) and its value.
+pub(crate) type Entry = (Vec<u8>, Vec<u8>);
+
+pub(crate) struct Pages {
+    cache: WriteBack<Vec<u8>, Vec<Entry>>,
+    /// Pages created since the last commit (not in sled yet).
+    created: BTreeSet<Vec<u8>>,
+    /// Pages in sled dropped since the last commit.
+    dropped: HashSet<Vec<u8>>,
+}
+
+impl Pages {
+    pub(crate) fn new() -> Pages {
+        Pages {
+            cache: WriteBack::new(PAGE_CACHE_MAX),
+            created: BTreeSet::new(),
+            dropped: HashSet::new(),
+        }
+    }
+
+    /// Sets the entry `suffix` of `space` to `value`.
+    pub(crate) fn insert(
+        &mut self,
+        tree: &sled::Tree,
+        space: &[u8],
+        suffix: Vec<u8>,
+        value: Vec<u8>,
+    ) -> Result<(), ProjectionError> {
+        let key = match self.page_of(tree, space, &suffix)? {
+            Some(key) => key,
+            None => {
+                let key = space.to_vec();
+                self.revive(&key);
+                key
+            }
+        };
+        let page = self
+            .cache
+            .get_mut(&key, || load(tree, &key))?
+            .get_or_insert_with(Vec::new);
+        match page.binary_search_by(|(s, _)| s.as_slice().cmp(&suffix)) {
+            Ok(index) => page[index].1 = value,
+            Err(index) => page.insert(index, (suffix, value)),
+        }
+        if page.len() > PAGE_ENTRIES_MAX {
+            let right = page.split_off(page.len() / 2);
+            let mut right_key = space.to_vec();
+            right_key.extend_from_slice(&right[0].0);
+            self.revive(&right_key);
+            *self.cache.get_mut(&right_key, || Ok(None))? = Some(right);
+        }
+        Ok(())
+    }
+
+    /// Removes the entry `suffix` of `space`, if there.
+    pub(crate) fn remove(
+        &mut self,
+        tree: &sled::Tree,
+        space: &[u8],
+        suffix: &[u8],
+    ) -> Result<(), ProjectionError> {
+        let Some(key) = self.page_of(tree, space, suffix)? else {
+            return Ok(());
+        };
+        let slot = self.cache.get_mut(&key, || load(tree, &key))?;
+        let Some(page) = slot else {
+            return Ok(());
+        };
+        if let Ok(index) = page.binary_search_by(|(s, _)| s.as_slice().cmp(suffix)) {
+            page.remove(index);
+        }
+        if page.is_empty() {
+            *slot = None;
+            if !self.created.remove(&key) {
+                self.dropped.insert(key);
+            }
+        }
+        Ok(())
+    }
+
+    /// Changes the value of the entry `suffix` of `space`, if there.
+    pub(crate) fn update(
+        &mut self,
+        tree: &sled::Tree,
+        space: &[u8],
+        suffix: &[u8],
+        change: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<(), ProjectionError> {
+        let Some(key) = self.page_of(tree, space, suffix)? else {
+            return Ok(());
+        };
+        if let Some(page) = self.cache.get_mut(&key, || load(tree, &key))? {
+            if let Ok(index) = page.binary_search_by(|(s, _)| s.as_slice().cmp(suffix)) {
+                change(&mut page[index].1);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the pages changed since the last commit into `batch`.
+    pub(crate) fn write(&mut self, batch: &mut sled::Batch) -> Result<(), ProjectionError> {
+        for key in self.cache.dirty_keys().to_vec() {
+            match self.cache.dirty_mut(&key) {
+                Some(Some(page)) => batch.insert(key, store::encode("index page", page)?),
+                Some(None) => batch.remove(key),
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn committed(&mut self) {
+        self.cache.committed();
+        self.created.clear();
+        self.dropped.clear();
+    }
+
+    /// A page key that was dropped (or never existed) is in use again.
+    fn revive(&mut self, key: &[u8]) {
+        if !self.dropped.remove(key) {
+            self.created.insert(key.to_vec());
+        }
+    }
+
+    /// The key of the page `suffix` belongs in: the greatest page key of
+    /// the space at or below `space | suffix`.
+    fn page_of(
+        &self,
+        tree: &sled::Tree,
+        space: &[u8],
+        suffix: &[u8],
+    ) -> Result<Option<Vec<u8>>, ProjectionError> {
+        let mut full = space.to_vec();
+        full.extend_from_slice(suffix);
+        let mut in_sled = None;
+        for entry in tree.range(space.to_vec()..=full.clone()).rev() {
+            let (key, _) = entry?;
+            if !self.dropped.contains(key.as_ref()) {
+                in_sled = Some(key.to_vec());
+                break;
+            }
+        }
+        let created = self
+            .created
+            .range::<Vec<u8>, _>((Bound::Included(space.to_vec()), Bound::Included(full)))
+            .next_back()
+            .cloned();
+        Ok(in_sled.max(created))
+    }
+}
+
+fn load(tree: &sled::Tree, key: &[u8]) -> Result<Option<Vec<Entry>>, ProjectionError> {
+    match tree.get(key)? {
+        Some(bytes) => store::decode("index page", &bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The entries of `space` from `from` on, in suffix order: what queries
+/// read (committed pages only).
+pub(crate) struct Scan {
+    pages: sled::Iter,
+    entries: std::vec::IntoIter<Entry>,
+    from: Bound<Vec<u8>>,
+    done: bool,
+}
+
+impl Scan {
+    pub(crate) fn new(tree: &sled::Tree, space: &[u8], from: Bound<&[u8]>) -> Scan {
+        let start = match from {
+            Bound::Unbounded => space.to_vec(),
+            Bound::Included(suffix) | Bound::Excluded(suffix) => {
+                let mut full = space.to_vec();
+                full.extend_from_slice(suffix);
+                // The page holding `suffix` starts at or below it.
+                match tree.range(space.to_vec()..=full).next_back() {
+                    Some(Ok((key, _))) => key.to_vec(),
+                    _ => space.to_vec(),
+                }
+            }
+        };
+        let pages = match keys::prefix_end(space) {
+            Some(end) => tree.range(start..end),
+            None => tree.range(start..),
+        };
+        Scan {
+            pages,
+            entries: Vec::new().into_iter(),
+            from: match from {
+                Bound::Unbounded => Bound::Unbounded,
+                Bound::Included(s) => Bound::Included(s.to_vec()),
+                Bound::Excluded(s) => Bound::Excluded(s.to_vec()),
+            },
+            done: false,
+        }
+    }
+}
+
+impl Iterator for Scan {
+    type Item = Result<Entry, ProjectionError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.done {
+                return None;
+            }
+            for (suffix, value) in self.entries.by_ref() {
+                let wanted = match &self.from {
+                    Bound::Unbounded => true,
+                    Bound::Included(from) => suffix >= *from,
+                    Bound::Excluded(from) => suffix > *from,
+                };
+                if wanted {
+                    // Entries are sorted: every later one is wanted too.
+                    self.from = Bound::Unbounded;
+                    return Some(Ok((suffix, value)));
+                }
+            }
+            match self.pages.next() {
+                None => {
+                    self.done = true;
+                    return None;
+                }
+                Some(Err(error)) => {
+                    self.done = true;
+                    return Some(Err(error.into()));
+                }
+                Some(Ok((_, bytes))) => match store::decode::<Vec<Entry>>("index page", &bytes) {
+                    Ok(entries) => self.entries = entries.into_iter(),
+                    Err(error) => {
+                        self.done = true;
+                        return Some(Err(error));
+                    }
+                },
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(tree: &sled::Tree, space: &[u8], from: Bound<&[u8]>) -> Vec<Vec<u8>> {
+        Scan::new(tree, space, from)
+            .map(|e| e.expect("readable").0)
+            .collect()
+    }
+
+    fn commit(pages: &mut Pages, tree: &sled::Tree) {
+        let mut batch = sled::Batch::default();
+        pages.write(&mut batch).expect("write");
+        tree.apply_batch(batch).expect("apply");
+        pages.committed();
+    }
+
+    #[test]
+    fn pages_split_and_drop_and_scans_see_every_entry_in_order() {
+        let db = sled::Config::new().temporary(true).open().expect("sled");
+        let tree = db.open_tree("t").expect("tree");
+        let mut pages = Pages::new();
+        let space_a = b"Ia".to_vec();
+        let space_b = b"Ib".to_vec();
+        let mut expected = BTreeSet::new();
+        // Interleave inserts and removes over several commits, in an order
+        // that is neither ascending nor descending.
+        for round in 0..6u32 {
+            for i in 0..300u32 {
+                let n = (i * 7919 + round * 104_729) % 2_000;
+                let suffix = n.to_be_bytes().to_vec();
+                if (n + round) % 5 == 0 {
+                    pages.remove(&tree, &space_a, &suffix).expect("remove");
+                    expected.remove(&suffix);
+                } else {
+                    pages
+                        .insert(&tree, &space_a, suffix.clone(), vec![round as u8])
+                        .expect("insert");
+                    expected.insert(suffix);
+                }
+                pages
+                    .insert(&tree, &space_b, vec![1], vec![2])
+                    .expect("insert");
+            }
+            commit(&mut pages, &tree);
+            let got = entries(&tree, &space_a, Bound::Unbounded);
+            let want: Vec<Vec<u8>> = expected.iter().cloned().collect();
+            assert_eq!(got, want, "round {round}");
+        }
+        // Scans from a bound.
+        let middle = 1_000u32.to_be_bytes();
+        let got = entries(&tree, &space_a, Bound::Excluded(&middle));
+        let want: Vec<Vec<u8>> = expected
+            .iter()
+            .filter(|s| s.as_slice() > middle.as_slice())
+            .cloned()
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(entries(&tree, &space_b, Bound::Unbounded), vec![vec![1]]);
+        // Removing everything drops every page.
+        for suffix in expected.iter() {
+            pages.remove(&tree, &space_a, suffix).expect("remove");
+        }
+        commit(&mut pages, &tree);
+        assert!(entries(&tree, &space_a, Bound::Unbounded).is_empty());
+        assert_eq!(tree.scan_prefix(&space_a).count(), 0);
+        let pages_of_b = tree.scan_prefix(&space_b).count();
+        assert_eq!(pages_of_b, 1);
+    }
+}

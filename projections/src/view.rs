@@ -1,0 +1,370 @@
+//! The ticket view (`GET /v1/tickets/{id}`) as a pure fold of one ticket's
+//! events, and the ticket summary of inboxes and searches.
+//!
+//! The fold is the one place in the read side that knows how events change
+//! a ticket's view; the projection stores its parts and the api and the
+//! replay tool fold a stream's events with it to answer `as_of`. Status
+//! rules mirror `docket_domain::ticket::apply` (a test checks both agree).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use docket_domain::events::{Event, TicketOpened};
+use docket_domain::types::{
+    instant, Actor, Author, Channel, Impact, Order, OrgId, OrgScope, Reason, Resolution, Role,
+    Status, TicketId, TicketNumber, Visibility,
+};
+
+/// Where and when an event was recorded: what a fold needs besides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventMeta {
+    pub position: u64,
+    /// The event's version in its stream (1 = `ticket_opened`).
+    pub version: u64,
+    pub recorded_at: OffsetDateTime,
+}
+
+/// A ticket as its events leave it: everything the ticket endpoint shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketView {
+    pub head: TicketHead,
+    pub state: TicketState,
+    /// Every comment, oldest first, internal ones included (filter with
+    /// [`TicketView::to_json`] or [`CommentView::visibility`]).
+    pub comments: Vec<CommentView>,
+}
+
+/// What `ticket_opened` fixed, never changed afterwards.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketHead {
+    pub ticket_id: TicketId,
+    pub number: TicketNumber,
+    pub org: OrgId,
+    pub subject: String,
+    pub description: String,
+    pub reason: Reason,
+    pub order: Option<Order>,
+    pub customer_code: Option<String>,
+    #[serde(with = "docket_domain::types::date::option")]
+    pub incident_date: Option<Date>,
+    pub impact: Impact,
+    pub channel: Channel,
+    pub opened_by: Author,
+    pub follow_up_of: Option<TicketId>,
+    #[serde(with = "instant")]
+    pub opened_at: OffsetDateTime,
+}
+
+/// What later events change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketState {
+    pub status: Status,
+    /// Once escalated, always escalated: support may see the ticket.
+    pub escalated: bool,
+    /// The running total of refunds, in the order's currency.
+    pub refunded_minor: u64,
+    /// Follow-ups opened on this ticket, oldest first.
+    pub follow_ups: Vec<TicketId>,
+    #[serde(with = "instant")]
+    pub updated_at: OffsetDateTime,
+    #[serde(with = "instant_option")]
+    pub closed_at: Option<OffsetDateTime>,
+    pub resolution: Option<Resolution>,
+    /// The stream version of the last event folded.
+    pub version: u64,
+    /// The log position of the last event folded.
+    pub position: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentView {
+    pub comment_id: Uuid,
+    pub author: Author,
+    pub body: String,
+    pub visibility: Visibility,
+    #[serde(with = "instant")]
+    pub at: OffsetDateTime,
+}
+
+/// A ticket summary, as inboxes and searches list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TicketSummary {
+    pub ticket_id: TicketId,
+    pub number: TicketNumber,
+    pub org: OrgId,
+    pub subject: String,
+    pub status: Status,
+    pub reason: Reason,
+    pub impact: Impact,
+    pub channel: Channel,
+    pub escalated: bool,
+    #[serde(with = "instant")]
+    pub opened_at: OffsetDateTime,
+    #[serde(with = "instant")]
+    pub updated_at: OffsetDateTime,
+    /// The earliest due time of the pending SLA clocks (running, or
+    /// breached and unanswered); `None` when there is none.
+    #[serde(with = "instant_option")]
+    pub due_at: Option<OffsetDateTime>,
+}
+
+/// Which tickets a reader may see: the token's orgs, and for first-level
+/// support only escalated tickets. Mirrors `docket_domain::ticket::can_see`
+/// for the read side, where no domain `Ticket` is at hand.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub orgs: OrgScope,
+    pub escalated_only: bool,
+}
+
+impl Scope {
+    /// The scope of a token's actor.
+    pub fn of(actor: &Actor) -> Scope {
+        Scope {
+            orgs: actor.org.clone(),
+            escalated_only: actor.role == Role::Support,
+        }
+    }
+
+    pub fn covers(&self, org: &OrgId, escalated: bool) -> bool {
+        self.orgs.covers(org) && (escalated || !self.escalated_only)
+    }
+}
+
+impl TicketView {
+    /// The view right after `ticket_opened`.
+    pub fn opened(meta: EventMeta, opened: &TicketOpened) -> TicketView {
+        TicketView {
+            head: TicketHead::from_event(opened, meta.recorded_at),
+            state: TicketState::opened(meta),
+            comments: Vec::new(),
+        }
+    }
+
+    /// Folds a stream's events (version order) from the start; `None` if the
+    /// stream does not start with `ticket_opened`.
+    pub fn replay<'a>(
+        events: impl IntoIterator<Item = (EventMeta, &'a Event)>,
+    ) -> Option<TicketView> {
+        let mut events = events.into_iter();
+        let mut view = loop {
+            match events.next()? {
+                (meta, Event::TicketOpened(opened)) => break TicketView::opened(meta, opened),
+                (_, Event::PolicySet(_)) => continue,
+                _ => return None,
+            }
+        };
+        for (meta, event) in events {
+            view.apply(meta, event);
+        }
+        Some(view)
+    }
+
+    /// Folds one more event of the ticket's stream. Total: an event that
+    /// makes no sense now (a second open, anything but a follow-up link
+    /// after the close) changes nothing but the version and times.
+    pub fn apply(&mut self, meta: EventMeta, event: &Event) {
+        if let Some(comment) = self.state.apply(meta, event) {
+            self.comments.push(comment);
+        }
+    }
+
+    pub fn summary(&self, due_at: Option<OffsetDateTime>) -> TicketSummary {
+        TicketSummary {
+            ticket_id: self.head.ticket_id,
+            number: self.head.number,
+            org: self.head.org.clone(),
+            subject: self.head.subject.clone(),
+            status: self.state.status,
+            reason: self.head.reason.clone(),
+            impact: self.head.impact,
+            channel: self.head.channel,
+            escalated: self.state.escalated,
+            opened_at: self.head.opened_at,
+            updated_at: self.state.updated_at,
+            due_at,
+        }
+    }
+
+    pub fn is_visible_to(&self, scope: &Scope) -> bool {
+        scope.covers(&self.head.org, self.state.escalated)
+    }
+
+    /// The contract's JSON of the ticket endpoint (without the `ETag`
+    /// header); internal comments only if `include_internal` (never for
+    /// customers).
+    pub fn to_json(&self, include_internal: bool) -> Value {
+        let head = &self.head;
+        let state = &self.state;
+        let comments: Vec<Value> = self
+            .comments
+            .iter()
+            .filter(|c| include_internal || c.visibility == Visibility::Public)
+            .map(|c| {
+                json!({
+                    "comment_id": c.comment_id,
+                    "author": c.author.sub,
+                    "role": c.author.role,
+                    "body": c.body,
+                    "visibility": c.visibility,
+                    "at": rfc3339(c.at),
+                })
+            })
+            .collect();
+        json!({
+            "ticket_id": head.ticket_id,
+            "number": head.number,
+            "org": head.org,
+            "subject": head.subject,
+            "description": head.description,
+            "reason": head.reason,
+            "order": head.order.as_ref().map(|order| json!({
+                "number": order.number,
+                "amount_minor": order.amount.amount_minor,
+                "currency": order.amount.currency,
+            })),
+            "customer_code": head.customer_code,
+            "incident_date": head.incident_date.map(docket_domain::types::date::format),
+            "impact": head.impact,
+            "channel": head.channel,
+            "opened_by": {"sub": head.opened_by.sub, "role": head.opened_by.role},
+            "status": state.status,
+            "escalated": state.escalated,
+            "refunded_minor": state.refunded_minor,
+            "follow_up_of": head.follow_up_of,
+            "follow_ups": state.follow_ups,
+            "opened_at": rfc3339(head.opened_at),
+            "updated_at": rfc3339(state.updated_at),
+            "closed_at": state.closed_at.map(rfc3339),
+            "resolution": state.resolution,
+            "comments": comments,
+            "version": state.version,
+        })
+    }
+}
+
+impl TicketHead {
+    pub(crate) fn from_event(opened: &TicketOpened, at: OffsetDateTime) -> TicketHead {
+        TicketHead {
+            ticket_id: opened.ticket_id,
+            number: opened.number,
+            org: opened.org.clone(),
+            subject: opened.subject.clone(),
+            description: opened.description.clone(),
+            reason: opened.reason.clone(),
+            order: opened.order.clone(),
+            customer_code: opened.customer_code.clone(),
+            incident_date: opened.incident_date,
+            impact: opened.impact,
+            channel: opened.channel,
+            opened_by: opened.opened_by.clone(),
+            follow_up_of: opened.follow_up_of,
+            opened_at: at,
+        }
+    }
+}
+
+impl TicketState {
+    pub(crate) fn opened(meta: EventMeta) -> TicketState {
+        TicketState {
+            status: Status::Open,
+            escalated: false,
+            refunded_minor: 0,
+            follow_ups: Vec::new(),
+            updated_at: meta.recorded_at,
+            closed_at: None,
+            resolution: None,
+            version: meta.version,
+            position: meta.position,
+        }
+    }
+
+    /// Folds one event of the ticket's stream (after its `ticket_opened`);
+    /// returns the comment it adds, if any.
+    pub(crate) fn apply(&mut self, meta: EventMeta, event: &Event) -> Option<CommentView> {
+        if let Event::PolicySet(_) = event {
+            return None;
+        }
+        self.version = meta.version;
+        self.position = meta.position;
+        self.updated_at = meta.recorded_at;
+        let closed = self.status == Status::Closed;
+        match event {
+            Event::CommentAdded(comment) => {
+                if comment.visibility == Visibility::Public && !closed {
+                    self.status = if comment.author.role.answers_for_org() {
+                        Status::Waiting
+                    } else {
+                        Status::Open
+                    };
+                }
+                return Some(CommentView {
+                    comment_id: comment.comment_id,
+                    author: comment.author.clone(),
+                    body: comment.body.clone(),
+                    visibility: comment.visibility,
+                    at: meta.recorded_at,
+                });
+            }
+            Event::Escalated(_) => {
+                self.escalated = true;
+                if !closed {
+                    self.status = Status::Waiting;
+                }
+            }
+            Event::RefundIssued(refund) => {
+                self.refunded_minor = self
+                    .refunded_minor
+                    .saturating_add(refund.amount.amount_minor);
+            }
+            Event::TicketClosed(close) => {
+                if !closed {
+                    self.status = Status::Closed;
+                    self.closed_at = Some(meta.recorded_at);
+                    self.resolution = Some(close.resolution);
+                }
+            }
+            Event::FollowUpOpened(link) => self.follow_ups.push(link.follow_up_id),
+            Event::TicketOpened(_) | Event::PolicySet(_) => {}
+        }
+        None
+    }
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// `Option<OffsetDateTime>` as `docket_domain::types::instant` does it.
+pub(crate) mod instant_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use time::OffsetDateTime;
+
+    pub fn serialize<S: Serializer>(
+        at: &Option<OffsetDateTime>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        struct Wrapped<'a>(&'a OffsetDateTime);
+        impl Serialize for Wrapped<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                docket_domain::types::instant::serialize(self.0, serializer)
+            }
+        }
+        match at {
+            Some(at) => serializer.serialize_some(&Wrapped(at)),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<OffsetDateTime>, D::Error> {
+        #[derive(Deserialize)]
+        struct Wrapped(#[serde(with = "docket_domain::types::instant")] OffsetDateTime);
+        Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|Wrapped(at)| at))
+    }
+}

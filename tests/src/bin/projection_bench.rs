@@ -1,0 +1,236 @@
+//! Read-model benchmark: full rebuild rate of the projections over a
+//! realistic 1,000,000-event log, their memory and disk, and the memory of
+//! read models holding 1,000,000 tickets, most of them closed.
+//!
+//! usage: cargo run --release -p docket-tests --bin projection_bench -- \
+//!          [--events 1000000] [--closed-tickets 1000000] [--dir target/bench-projections]
+//!
+//! Writes the log through `docket_eventstore::Store` (events encoded by
+//! `docket_domain::codec`), then rebuilds the read models from position 1 in
+//! a child process of its own (so its RSS is the projection's alone) with
+//! the offline commit size, and reports events/s, peak RSS and disk. Then
+//! the same for a log of `--closed-tickets` tickets (open, one answer,
+//! mostly closed). It also times raw sled inserts in the same run: absolute
+//! figures on a shared machine move between runs, the ratio does not.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use clap::Parser;
+use docket_eventstore::Store;
+use docket_projections::{RunConfig, Views};
+use docket_tests::ticket_log::{write_log, LogSpec};
+
+#[derive(Parser, Debug)]
+#[command(about = "Rebuild rate, memory and disk of the Docket read models")]
+struct Args {
+    /// Events of the realistic log.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
+    /// Tickets of the mostly-closed log (0: skip).
+    #[arg(long, default_value_t = 1_000_000)]
+    closed_tickets: u64,
+    /// Folder for the logs and read models (reused if a log is there).
+    #[arg(long, default_value = "target/bench-projections")]
+    dir: PathBuf,
+    /// Events per commit of the rebuild.
+    #[arg(long, default_value_t = RunConfig::OFFLINE.commit_events_max)]
+    commit_events: usize,
+    /// Internal: rebuild the read models of the log in DIR and report.
+    #[arg(long, hide = true)]
+    rebuild_only: Option<PathBuf>,
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args = Args::parse();
+    if let Some(dir) = &args.rebuild_only {
+        rebuild(dir, args.commit_events).await;
+        return;
+    }
+    machine();
+    println!("sled ceiling: {:.0} inserts/s (random 40-byte keys, 200-byte values, batches of 2000)", sled_ceiling(&args.dir));
+
+    let realistic = args.dir.join("realistic");
+    ensure_log(&realistic, LogSpec::realistic(args.events, 42)).await;
+    run_child(&realistic, args.commit_events, "realistic");
+
+    if args.closed_tickets > 0 {
+        let closed = args.dir.join("closed");
+        let mut spec = LogSpec::realistic(0, 7);
+        spec.tickets = args.closed_tickets;
+        spec.days = 365;
+        spec.comments_mean = 1;
+        spec.closed_percent = 95;
+        ensure_log(&closed, spec).await;
+        run_child(&closed, args.commit_events, "mostly closed");
+    }
+}
+
+fn machine() {
+    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_default();
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("machine: nproc {nproc}, CPU {cpu}, load average {}", load.trim());
+}
+
+async fn ensure_log(dir: &Path, spec: LogSpec) {
+    let log_dir = dir.join("log");
+    let store = Store::open(&log_dir).expect("open the store");
+    if store.head().position == 0 {
+        let started = Instant::now();
+        let events = write_log(&store, &spec, |n| eprintln!("  written {n} events")).await.expect("write the log");
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "log {}: wrote {events} events ({} root tickets) in {secs:.1} s, {:.0} events/s",
+            dir.display(),
+            spec.tickets,
+            events as f64 / secs
+        );
+    } else {
+        println!("log {}: reusing {} events", dir.display(), store.head().position);
+    }
+    store.close().expect("close the store");
+}
+
+/// Rebuilds in a child process so that its peak RSS is the projection's.
+fn run_child(dir: &Path, commit_events: usize, label: &str) {
+    let _ = std::fs::remove_dir_all(dir.join("views"));
+    let exe = std::env::current_exe().expect("own path");
+    let output = Command::new(exe)
+        .arg("--rebuild-only")
+        .arg(dir)
+        .arg("--commit-events")
+        .arg(commit_events.to_string())
+        .output()
+        .expect("run the rebuild");
+    assert!(output.status.success(), "rebuild failed: {}", String::from_utf8_lossy(&output.stderr));
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        println!("{label}: {line}");
+    }
+}
+
+async fn rebuild(dir: &Path, commit_events: usize) {
+    let store = Store::open(&dir.join("log")).expect("open the store");
+    let head = store.head().position;
+    let views_dir = dir.join("views");
+    let views = Views::open(&views_dir).expect("open the read models");
+    // The store's own share of the memory: read the whole log once through
+    // a subscription (its sled page cache fills up as it would while
+    // projecting), before projecting anything.
+    let started = Instant::now();
+    let mut subscription = store.subscribe(1);
+    let mut read = 0u64;
+    while read < head {
+        read += subscription.next_batch(4_096).await.expect("read the log").len() as u64;
+    }
+    drop(subscription);
+    let read_secs = started.elapsed().as_secs_f64();
+    let rss_before = status_kb("VmRSS");
+    println!(
+        "log read alone: {read} events in {read_secs:.1} s, {:.0} events/s; RSS after it {} MiB (the store's page cache)",
+        read as f64 / read_secs,
+        rss_before / 1024
+    );
+    let started = Instant::now();
+    let config = RunConfig {
+        commit_events_max: commit_events,
+    };
+    let mut next_report = 0;
+    let position = views
+        .rebuild_offline(&store, config, |position, target| {
+            if position >= next_report {
+                eprintln!("  rebuilt {position}/{target}");
+                next_report = position + 200_000;
+            }
+        })
+        .await
+        .expect("rebuild");
+    let secs = started.elapsed().as_secs_f64();
+    views.flush().expect("flush");
+    let status = views.status();
+    println!(
+        "rebuilt {position} events in {secs:.1} s: {:.0} events/s (commits of {commit_events} events; {} applied, {} skipped)",
+        position as f64 / secs,
+        status.events_applied,
+        status.events_skipped
+    );
+    let peak = status_kb("VmHWM");
+    println!(
+        "memory: peak RSS {} MiB, of which {} MiB above the log read alone (RSS {} MiB after the rebuild)",
+        peak / 1024,
+        peak.saturating_sub(rss_before) / 1024,
+        status_kb("VmRSS") / 1024
+    );
+    println!(
+        "disk: read models {} MiB on disk (sled size_on_disk {} MiB), log {} MiB, for {head} events",
+        dir_bytes(&views_dir) >> 20,
+        views.size_on_disk().unwrap_or(0) >> 20,
+        dir_bytes(&dir.join("log")) >> 20,
+    );
+    store.close().expect("close the store");
+}
+
+fn status_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| match entry.metadata() {
+            Ok(meta) if meta.is_dir() => dir_bytes(&entry.path()),
+            Ok(meta) => meta.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// Raw sled inserts/s on this machine now, in batches as the projection
+/// writes them.
+fn sled_ceiling(dir: &Path) -> f64 {
+    let path = dir.join("sled-ceiling");
+    let _ = std::fs::remove_dir_all(&path);
+    let db = sled::Config::new()
+        .path(&path)
+        .cache_capacity(128 << 20)
+        .open()
+        .expect("open sled");
+    let tree = db.open_tree("t").expect("open tree");
+    let count = 300_000u64;
+    let started = Instant::now();
+    for chunk in 0..count / 2_000 {
+        let mut batch = sled::Batch::default();
+        for i in chunk * 2_000..(chunk + 1) * 2_000 {
+            let mut key = i.wrapping_mul(0x9E37_79B9_7F4A_7C15).to_be_bytes().to_vec();
+            key.resize(40, 7);
+            batch.insert(key, vec![1u8; 200]);
+        }
+        tree.apply_batch(batch).expect("insert");
+    }
+    let rate = count as f64 / started.elapsed().as_secs_f64();
+    drop(tree);
+    drop(db);
+    let _ = std::fs::remove_dir_all(&path);
+    rate
+}

@@ -1,0 +1,80 @@
+//! Child process of the projection crash test: opens a store and read
+//! models and projects until the read models have caught up with the
+//! store's head (or rebuilds them from zero), printing its progress.
+//!
+//! usage: projector LOG_DIR VIEWS_DIR [--rebuild] [--commit-events N] [--dump FILE]
+//!
+//! Lines: `OPEN applied head` once opened, `AT position` after each commit,
+//! `DONE position` when caught up, `FAIL reason` on an error (exit 1).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use docket_eventstore::Store;
+use docket_projections::{RunConfig, Views};
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(log_dir), Some(views_dir)) = (args.get(1), args.get(2)) else {
+        eprintln!("usage: projector LOG_DIR VIEWS_DIR [--rebuild] [--commit-events N] [--dump FILE]");
+        return ExitCode::from(2);
+    };
+    let rebuild = args.iter().any(|a| a == "--rebuild");
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let config = RunConfig {
+        commit_events_max: flag("--commit-events")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(RunConfig::SERVING.commit_events_max),
+    };
+    match run(log_dir.into(), views_dir.into(), rebuild, config, flag("--dump")).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(reason) => {
+            emit(&format!("FAIL {reason}\n"));
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(
+    log_dir: PathBuf,
+    views_dir: PathBuf,
+    rebuild: bool,
+    config: RunConfig,
+    dump: Option<String>,
+) -> Result<(), String> {
+    let store = Store::open(&log_dir).map_err(|e| format!("open store: {e}"))?;
+    let views = Views::open(&views_dir).map_err(|e| format!("open views: {e}"))?;
+    let head = store.head().position;
+    emit(&format!("OPEN {} {head}\n", views.applied_position()));
+    let done = if rebuild {
+        views
+            .rebuild_offline(&store, config, |position, _| emit(&format!("AT {position}\n")))
+            .await
+    } else {
+        views
+            .catch_up(&store, head, config, |position| emit(&format!("AT {position}\n")))
+            .await
+    }
+    .map_err(|e| format!("project: {e}"))?;
+    emit(&format!("DONE {done}\n"));
+    if let Some(path) = dump {
+        let text = views.dump().map_err(|e| format!("dump: {e}"))?;
+        std::fs::write(&path, text).map_err(|e| format!("write {path}: {e}"))?;
+    }
+    views.flush().map_err(|e| format!("flush: {e}"))?;
+    store.close().map_err(|e| format!("close store: {e}"))?;
+    Ok(())
+}
+
+fn emit(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(line.as_bytes());
+    let _ = out.flush();
+}

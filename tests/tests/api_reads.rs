@@ -1,0 +1,181 @@
+//! Reads: read-your-writes with `X-Min-Position`, 503 `projection_lagging`
+//! for a position never reached, the event feed, and the ops endpoints that
+//! need no token.
+
+use docket_tests::harness::{id_of, open_body, ReplyExt, Server, Tokens, ORG};
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn min_position_reads_your_own_writes() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    let id = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
+    for i in 0..5 {
+        let answer = server
+            .command(&tokens.agent, &id, "comments", &json!({"body": format!("answer {i}")}))
+            .await
+            .expect_status(200);
+        let position = answer["position"].as_u64().expect("position");
+        let by_header = server
+            .get(&format!("/v1/tickets/{id}"))
+            .bearer_auth(&tokens.customer)
+            .header("x-min-position", position.to_string())
+            .reply()
+            .await
+            .expect_status(200);
+        assert_eq!(by_header["version"], answer["version"]);
+        assert_eq!(by_header["status"], "waiting");
+        assert_eq!(by_header["comments"].as_array().map(Vec::len), Some(i + 1));
+        let by_query = server
+            .get(&format!("/v1/tickets/{id}?min_position={position}"))
+            .bearer_auth(&tokens.customer)
+            .reply()
+            .await
+            .expect_status(200);
+        assert_eq!(by_query, by_header);
+        let history = server
+            .get(&format!("/v1/tickets/{id}/history"))
+            .bearer_auth(&tokens.customer)
+            .header("x-min-position", position.to_string())
+            .reply()
+            .await
+            .expect_status(200);
+        let events = history["events"].as_array().expect("events");
+        assert_eq!(events.last().expect("events")["position"], position);
+    }
+    server
+        .get(&format!("/v1/tickets/{id}"))
+        .bearer_auth(&tokens.customer)
+        .header("x-min-position", "soon")
+        .reply()
+        .await
+        .expect_problem(400, "invalid_min_position");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_position_never_reached_answers_projection_lagging() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    let id = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
+    // The contract waits up to 5 s before giving up; no wall-clock bound is
+    // asserted here, only the answer.
+    server
+        .get(&format!("/v1/tickets/{id}"))
+        .bearer_auth(&tokens.customer)
+        .header("x-min-position", "1000000")
+        .reply()
+        .await
+        .expect_problem(503, "projection_lagging");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_feed_pages_through_the_whole_log() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    server.set_policy(ORG, &json!({"intake_window_days": 30})).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let id = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
+        server
+            .command(&tokens.agent, &id, "comments", &json!({"body": "hi"}))
+            .await
+            .expect_status(200);
+        ids.push(id);
+    }
+    let all = server
+        .get("/v1/events")
+        .bearer_auth(&tokens.platform_auditor)
+        .reply()
+        .await
+        .expect_status(200);
+    let events = all["events"].as_array().expect("events").clone();
+    assert_eq!(events.len(), 7, "the policy event and six ticket events");
+    assert_eq!(events[0]["type"], "policy_set", "policy events are in the feed");
+    for (index, event) in events.iter().enumerate() {
+        assert_eq!(event["position"], index as u64 + 1, "gapless, in position order");
+        assert!(event["stream"].is_string(), "{event}");
+        for member in ["version", "event_id", "type", "at", "actor", "data", "hash"] {
+            assert!(!event[member].is_null(), "{member} of {event}");
+        }
+    }
+    // `after` is exclusive; `limit` bounds the page.
+    let page = server
+        .get("/v1/events?after=2&limit=3")
+        .bearer_auth(&tokens.admin)
+        .reply()
+        .await
+        .expect_status(200);
+    let page = page["events"].as_array().expect("events");
+    let positions: Vec<&Value> = page.iter().map(|e| &e["position"]).collect();
+    assert_eq!(positions, [&json!(3), &json!(4), &json!(5)]);
+    assert_eq!(page[0], events[2], "the feed shows the same event the same way");
+    // A ticket's history events are the feed's, without `stream`.
+    let history = server.history_events(&ids[0]).await;
+    let mut in_feed = events[1].clone();
+    in_feed.as_object_mut().expect("object").remove("stream");
+    assert_eq!(history[0], in_feed);
+    server
+        .get("/v1/events?limit=1001")
+        .bearer_auth(&tokens.admin)
+        .reply()
+        .await
+        .expect_problem(422, "invalid_query");
+    let end = server
+        .get("/v1/events?after=7")
+        .bearer_auth(&tokens.admin)
+        .reply()
+        .await
+        .expect_status(200);
+    assert_eq!(end["events"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ops_endpoints_need_no_token() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    server.open_ok(&tokens.customer, &open_body()).await;
+    server.get("/v1/tickets/x").reply().await.expect_problem(401, "unauthorized");
+
+    let health = server.get("/healthz").reply().await;
+    health.expect_status(200);
+    let ready = server.get("/readyz").reply().await;
+    ready.expect_status(200);
+
+    let metrics = server.get("/metrics").reply().await;
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.header("content-type").unwrap_or("").starts_with("text/plain"),
+        "{:?}",
+        metrics.header("content-type")
+    );
+    let text = metrics.text();
+    let counted = text.lines().any(|line| {
+        line.starts_with("docket_http_requests_total{")
+            && line.contains("route=\"/v1/tickets\"")
+            && line.contains("status=\"201\"")
+    });
+    assert!(counted, "no docket_http_requests_total for the open in:\n{text}");
+    assert!(text.contains("# TYPE docket_http_requests_total counter"), "{text}");
+
+    let openapi = server.get("/openapi.json").reply().await.expect_status(200);
+    assert!(openapi["openapi"].as_str().is_some_and(|v| v.starts_with('3')));
+    let paths = openapi["paths"].as_object().expect("paths");
+    for (path, method) in [
+        ("/v1/tickets", "post"),
+        ("/v1/tickets/{id}", "get"),
+        ("/v1/tickets/{id}/history", "get"),
+        ("/v1/tickets/{id}/comments", "post"),
+        ("/v1/tickets/{id}/escalations", "post"),
+        ("/v1/tickets/{id}/refunds", "post"),
+        ("/v1/tickets/{id}/close", "post"),
+        ("/v1/tickets/{id}/follow-ups", "post"),
+        ("/v1/events", "get"),
+        ("/v1/orgs/{org}/policy", "put"),
+        ("/v1/admin/clock", "post"),
+    ] {
+        assert!(
+            paths.get(path).is_some_and(|p| p.get(method).is_some()),
+            "/openapi.json lacks {method} {path}"
+        );
+    }
+}
