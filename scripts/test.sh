@@ -12,4 +12,4 @@ if ! command -v nats-server >/dev/null 2>&1; then
 fi
 
 cargo build --locked --workspace --bins
-cargo test --locked --workspace -- --test-threads=2
+DOCKET_TEST_PREBUILT=1 cargo test --locked --workspace -- --test-threads=2

@@ -54,6 +54,7 @@ pub struct KpiQuery {
     pub group_by_reason: bool,
 }
 
+/// One row of `GET /v1/kpis`; rows come sorted by org, bucket and reason.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KpiRow {
     /// The bucket's first UTC day (a week's Monday, a month's 1st).
@@ -224,6 +225,9 @@ pub(crate) fn rows(
             now_nanos,
         )?);
     }
+    out.sort_by(|a, b| {
+        (a.org.as_str(), a.bucket, &a.reason).cmp(&(b.org.as_str(), b.bucket, &b.reason))
+    });
     Ok(out)
 }
 
@@ -380,10 +384,13 @@ fn org_rows(
             .sum();
         for bucket in buckets {
             let mut acc = Acc::default();
-            for (_, _, row) in days.iter().filter(|(day, category, _)| {
-                *day >= bucket.first_day && *day < bucket.end_day && matches(category)
-            }) {
-                acc.add(row);
+            // `days` is in key order: by day.
+            let start = days.partition_point(|(day, _, _)| *day < bucket.first_day);
+            let end = days.partition_point(|(day, _, _)| *day < bucket.end_day);
+            for (_, category, row) in &days[start..end] {
+                if matches(category) {
+                    acc.add(row);
+                }
             }
             acc.sla_breached += running_breaches
                 .iter()
@@ -395,9 +402,6 @@ fn org_rows(
             backlog += acc.opened as i64 - acc.closed as i64;
             out.push(finish(bucket.start, org, group.clone(), acc, backlog));
         }
-    }
-    if group_by_reason {
-        out.sort_by(|a, b| (a.bucket, &a.reason).cmp(&(b.bucket, &b.reason)));
     }
     Ok(out)
 }

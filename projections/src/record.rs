@@ -74,19 +74,10 @@ impl TicketRecord {
     }
 
     pub(crate) fn summary(&self) -> TicketSummary {
-        TicketSummary {
-            ticket_id: self.head.ticket_id,
-            number: self.head.number,
-            org: self.head.org.clone(),
-            subject: self.head.subject.clone(),
-            status: self.state.status,
-            reason: self.head.reason.clone(),
-            impact: self.head.impact,
-            channel: self.head.channel,
-            escalated: self.state.escalated,
-            opened_at: self.head.opened_at,
-            updated_at: self.state.updated_at,
-            due_at: self.indexed.due_at.map(crate::keys::instant),
-        }
+        TicketSummary::of(
+            &self.head,
+            &self.state,
+            self.indexed.due_at.map(crate::keys::instant),
+        )
     }
 }

@@ -110,6 +110,29 @@ pub struct TicketSummary {
     pub due_at: Option<OffsetDateTime>,
 }
 
+impl TicketSummary {
+    pub(crate) fn of(
+        head: &TicketHead,
+        state: &TicketState,
+        due_at: Option<OffsetDateTime>,
+    ) -> TicketSummary {
+        TicketSummary {
+            ticket_id: head.ticket_id,
+            number: head.number,
+            org: head.org.clone(),
+            subject: head.subject.clone(),
+            status: state.status,
+            reason: head.reason.clone(),
+            impact: head.impact,
+            channel: head.channel,
+            escalated: state.escalated,
+            opened_at: head.opened_at,
+            updated_at: state.updated_at,
+            due_at,
+        }
+    }
+}
+
 /// Which tickets a reader may see: the token's orgs, and for first-level
 /// support only escalated tickets. Mirrors `docket_domain::ticket::can_see`
 /// for the read side, where no domain `Ticket` is at hand.
@@ -171,21 +194,10 @@ impl TicketView {
         }
     }
 
+    /// The ticket's summary, given its earliest pending due time (from its
+    /// SLA clocks, which the view does not hold).
     pub fn summary(&self, due_at: Option<OffsetDateTime>) -> TicketSummary {
-        TicketSummary {
-            ticket_id: self.head.ticket_id,
-            number: self.head.number,
-            org: self.head.org.clone(),
-            subject: self.head.subject.clone(),
-            status: self.state.status,
-            reason: self.head.reason.clone(),
-            impact: self.head.impact,
-            channel: self.head.channel,
-            escalated: self.state.escalated,
-            opened_at: self.head.opened_at,
-            updated_at: self.state.updated_at,
-            due_at,
-        }
+        TicketSummary::of(&self.head, &self.state, due_at)
     }
 
     pub fn is_visible_to(&self, scope: &Scope) -> bool {

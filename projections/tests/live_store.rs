@@ -74,7 +74,9 @@ async fn commands_are_readable_once_their_position_is_applied() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&dir.path().join("log")).expect("store");
     let views = Views::open(&dir.path().join("views")).expect("views");
-    let runner = views.start(store.clone(), RunConfig::SERVING).expect("start");
+    let runner = views
+        .start(store.clone(), RunConfig::SERVING)
+        .expect("start");
 
     let mut tickets = Vec::new();
     for sequence in 0..20 {
@@ -84,7 +86,10 @@ async fn commands_are_readable_once_their_position_is_applied() {
             .wait_for_position(position, Duration::from_secs(5))
             .await
             .expect("applied in time");
-        let view = views.ticket(ticket).expect("read").expect("visible at once");
+        let view = views
+            .ticket(ticket)
+            .expect("read")
+            .expect("visible at once");
         assert_eq!(view.state.status, Status::Open);
         tickets.push(ticket);
     }

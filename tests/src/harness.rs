@@ -573,12 +573,28 @@ fn build_docketd() -> PathBuf {
         .and_then(Path::parent)
         .expect("the test runs from <target>/<profile>/deps");
     let binary = profile_dir.join("docketd");
+    // `scripts/test.sh` builds every binary first and says so: a nested
+    // `cargo build` would wait on the build lock the outer `cargo test` holds.
+    if std::env::var_os("DOCKET_TEST_PREBUILT").is_some() {
+        assert!(binary.exists(), "DOCKET_TEST_PREBUILT is set but {} is missing", binary.display());
+        return binary;
+    }
     let Some(cargo) = std::env::var_os("CARGO") else {
         // Run outside cargo: use what is there.
         assert!(binary.exists(), "no CARGO to build {}", binary.display());
         return binary;
     };
     let mut command = Command::new(cargo);
+    // Cargo runs tests with the package's variables set (CARGO_MANIFEST_DIR,
+    // CARGO_PKG_*, ...). A nested build must not see them: build scripts
+    // that track them (ring's does) would be fingerprinted differently and
+    // rebuilt, with everything above them, on every alternate build.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        if is_cargo_test_variable(&name) {
+            command.env_remove(name);
+        }
+    }
     command
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["build", "--quiet", "-p", "docket-api", "--bin", "docketd"]);
@@ -599,6 +615,19 @@ fn build_docketd() -> PathBuf {
     );
     assert!(binary.exists(), "cargo built docketd, but not at {}", binary.display());
     binary
+}
+
+/// The variables cargo sets for the test it runs, as opposed to those that
+/// configure cargo itself (CARGO_HOME, CARGO_TARGET_DIR, CARGO_BUILD_*, ...).
+fn is_cargo_test_variable(name: &str) -> bool {
+    const PREFIXES: [&str; 4] = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_"];
+    const NAMES: [&str; 4] = [
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+        "OUT_DIR",
+    ];
+    PREFIXES.iter().any(|prefix| name.starts_with(prefix)) || NAMES.contains(&name)
 }
 
 /// A port free at the time of asking (another process may take it before use).

@@ -131,10 +131,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .trim()
     );
     println!(
-        "{:>5} {:>9} {:>11} {:>8} {:>8} {:>8} {:>10} {:>9} | {:>6} {:>11} {:>11} {:>11} | {:>9} {:>9} | {}",
+        "{:>5} {:>9} {:>11} {:>8} {:>8} {:>8} {:>10} {:>9} | {:>6} {:>11} {:>11} {:>11} | {:>9} {:>9} | per commit us: stage/apply/flush/fdatasync",
         "cpu", "appenders", "appends/s", "p50_us", "p99_us", "p999_us", "commits/s", "avg_batch",
         "raw_B", "raw_appds/s", "raw_p50_us", "raw_p99_us", "rate/raw", "p50/raw",
-        "per commit us: stage/apply/flush/fdatasync"
     );
     for cpu in &args.cpu {
         let spin = match cpu.as_str() {
