@@ -149,7 +149,9 @@ impl Keys {
         let org = OrgScope::parse(&claims.org)
             .ok_or_else(|| ApiError::unauthorized("the token's org is not a valid org id"))?;
         if claims.sub.is_empty() || claims.sub.len() > 255 {
-            return Err(ApiError::unauthorized("the token's sub must be 1-255 bytes"));
+            return Err(ApiError::unauthorized(
+                "the token's sub must be 1-255 bytes",
+            ));
         }
         Ok(Actor {
             sub: claims.sub,
@@ -178,7 +180,9 @@ impl FromRequestParts<AppState> for Auth {
             .or_else(|| text.strip_prefix("bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+            })?;
         state.keys.verify(token).map(Auth)
     }
 }
@@ -214,7 +218,9 @@ mod tests {
         let keys = Keys::new(b"secret");
         let expired = keys.sign(&claims(1_000)).expect("signing works");
         assert_eq!(keys.verify(&expired).unwrap_err().code, "unauthorized");
-        let foreign = Keys::new(b"other").sign(&claims(in_an_hour())).expect("signing works");
+        let foreign = Keys::new(b"other")
+            .sign(&claims(in_an_hour()))
+            .expect("signing works");
         assert!(keys.verify(&foreign).is_err());
         // alg: none, hand-made.
         let header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0";

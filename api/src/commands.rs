@@ -25,7 +25,7 @@ use docket_domain::types::{Actor, OrgId, Status, TicketId, TicketNumber};
 use docket_domain::Event;
 use docket_eventstore::{
     AppendOutcome, AppendRequest, EnvelopeActor, ExpectedVersion, IdempotencyRecord, NewEvent,
-    NewIdempotencyRecord, StreamAppend, Store, StoreError,
+    NewIdempotencyRecord, Store, StoreError, StreamAppend,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -272,7 +272,9 @@ impl Commands {
                     });
                 }
                 Ok(AppendOutcome::Duplicate(_)) => {
-                    return Err(ApiError::internal("a policy append carries no idempotency key"))
+                    return Err(ApiError::internal(
+                        "a policy append carries no idempotency key",
+                    ))
                 }
                 Err(StoreError::VersionMismatch { .. }) => continue,
                 Err(error) => return Err(store_error(error)),
@@ -421,8 +423,9 @@ impl Commands {
                 Some(key) => Some(NewIdempotencyRecord {
                     key: key.store_key.clone(),
                     fingerprint: meta.fingerprint,
-                    response: serde_json::to_vec(&answer)
-                        .map_err(|e| ApiError::internal(format!("cannot record the answer: {e}")))?,
+                    response: serde_json::to_vec(&answer).map_err(|e| {
+                        ApiError::internal(format!("cannot record the answer: {e}"))
+                    })?,
                     recorded_at_unix_nanos: unix_nanos(now),
                 }),
                 None => None,
@@ -437,9 +440,7 @@ impl Commands {
                     answer.body.position = last_position;
                     return Ok(answer);
                 }
-                Ok(AppendOutcome::Duplicate(record)) => {
-                    return replay(&record, &meta.fingerprint)
-                }
+                Ok(AppendOutcome::Duplicate(record)) => return replay(&record, &meta.fingerprint),
                 Err(StoreError::VersionMismatch { .. }) if meta.if_match.is_some() => {
                     return Err(version_mismatch())
                 }

@@ -7,7 +7,11 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "docketd", version, about = "Docket: event-sourced support tickets")]
+#[command(
+    name = "docketd",
+    version,
+    about = "Docket: event-sourced support tickets"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub common: CommonArgs,

@@ -93,7 +93,10 @@ mod tests {
     fn a_folder_is_opened_once() {
         let root = std::env::temp_dir().join(format!("docket-lock-{}", uuid::Uuid::new_v4()));
         let first = DataDir::open(&root).expect("free");
-        assert!(matches!(DataDir::open(&root), Err(DataDirError::InUse { .. })));
+        assert!(matches!(
+            DataDir::open(&root),
+            Err(DataDirError::InUse { .. })
+        ));
         drop(first);
         assert!(DataDir::open(&root).is_ok());
         std::fs::remove_dir_all(root).ok();

@@ -63,7 +63,8 @@ impl History {
         match as_of {
             None => json!({ "ticket_id": self.ticket_id, "events": events }),
             Some(_) => {
-                let view = TicketView::replay(shown.iter().map(|(entry, event)| (meta(entry), event)));
+                let view =
+                    TicketView::replay(shown.iter().map(|(entry, event)| (meta(entry), event)));
                 let state = match view {
                     Some(view) => view.to_json(!hide_internal),
                     None => Value::Null,

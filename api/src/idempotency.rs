@@ -45,7 +45,9 @@ pub fn key_from_headers(headers: &HeaderMap, sub: &str) -> Result<Option<ScopedK
     {
         return Err(invalid());
     }
-    let key = std::str::from_utf8(bytes).map_err(|_| invalid())?.to_owned();
+    let key = std::str::from_utf8(bytes)
+        .map_err(|_| invalid())?
+        .to_owned();
     let mut store_key = Vec::with_capacity(sub.len() + 1 + key.len());
     store_key.extend_from_slice(sub.as_bytes());
     store_key.push(0);
@@ -80,7 +82,10 @@ pub struct InFlightGuard {
 impl InFlight {
     /// 409 `idempotency_in_progress` when another request holds the key.
     pub fn claim(&self, key: &ScopedKey) -> Result<InFlightGuard, ApiError> {
-        let mut keys = self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut keys = self
+            .keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if keys.len() >= IN_FLIGHT_KEYS_MAX {
             return Err(ApiError::unavailable(
                 "overloaded",
@@ -103,7 +108,10 @@ impl InFlight {
 
 impl Drop for InFlightGuard {
     fn drop(&mut self) {
-        let mut keys = self.keys.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut keys = self
+            .keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         keys.remove(&self.key);
     }
 }
@@ -123,7 +131,9 @@ mod tests {
 
     #[test]
     fn keys_are_visible_ascii_of_bounded_length() {
-        assert!(key_from_headers(&headers(b"abc-123"), "u").unwrap().is_some());
+        assert!(key_from_headers(&headers(b"abc-123"), "u")
+            .unwrap()
+            .is_some());
         assert!(key_from_headers(&HeaderMap::new(), "u").unwrap().is_none());
         for bad in [&b"has space"[..], &[b'x'; 256][..], b"tab\there"] {
             let error = key_from_headers(&headers(bad), "u").expect_err("bad key");
@@ -136,7 +146,10 @@ mod tests {
         let in_flight = InFlight::default();
         let key = key_from_headers(&headers(b"k"), "u").unwrap().unwrap();
         let guard = in_flight.claim(&key).expect("free");
-        assert_eq!(in_flight.claim(&key).err().unwrap().code, "idempotency_in_progress");
+        assert_eq!(
+            in_flight.claim(&key).err().unwrap().code,
+            "idempotency_in_progress"
+        );
         drop(guard);
         assert!(in_flight.claim(&key).is_ok());
     }

@@ -132,14 +132,31 @@ mod tests {
 
     #[test]
     fn a_wrong_type_for_an_enum_is_invalid_not_malformed() {
-        for raw in [&b"{\"kind\": 5}"[..], b"{\"kind\": [1]}", b"{\"kind\": \"high\"}"] {
+        for raw in [
+            &b"{\"kind\": 5}"[..],
+            b"{\"kind\": [1]}",
+            b"{\"kind\": \"high\"}",
+        ] {
             let error = parse::<WithEnum>(raw).expect_err("bad body");
-            assert_eq!(error.code, "invalid_field", "{:?}", String::from_utf8_lossy(raw));
+            assert_eq!(
+                error.code,
+                "invalid_field",
+                "{:?}",
+                String::from_utf8_lossy(raw)
+            );
         }
         assert!(parse::<WithEnum>(b"{\"kind\": \"low\"}").is_ok());
         let deep = format!("{{\"kind\": {}{}}}", "[".repeat(500), "]".repeat(500));
-        assert_eq!(parse::<WithEnum>(deep.as_bytes()).expect_err("deep").code, "invalid_field");
+        assert_eq!(
+            parse::<WithEnum>(deep.as_bytes()).expect_err("deep").code,
+            "invalid_field"
+        );
         let unclosed = "[".repeat(100_000);
-        assert_eq!(parse::<WithEnum>(unclosed.as_bytes()).expect_err("open").code, "malformed_json");
+        assert_eq!(
+            parse::<WithEnum>(unclosed.as_bytes())
+                .expect_err("open")
+                .code,
+            "malformed_json"
+        );
     }
 }

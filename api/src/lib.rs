@@ -46,7 +46,8 @@ impl AppState {
         metrics::gauge!("docket_append_commits").set(stats.commits as f64);
         metrics::gauge!("docket_append_events").set(stats.events as f64);
         let projection = self.views.models.status();
-        metrics::gauge!("docket_projection_applied_position").set(projection.applied_position as f64);
+        metrics::gauge!("docket_projection_applied_position")
+            .set(projection.applied_position as f64);
         metrics::gauge!("docket_projection_lag_positions").set(self.views.lag() as f64);
         metrics::gauge!("docket_projection_events_skipped").set(projection.events_skipped as f64);
         if stats.commits > 0 {

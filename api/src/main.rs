@@ -16,7 +16,10 @@ fn main() -> ExitCode {
 
 fn serve(cli: Cli) -> ExitCode {
     docket_api::observability::init_logging(cli.server.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("docketd: cannot start the async runtime: {error}");
@@ -39,7 +42,10 @@ fn print_token(common: &docket_api::config::CommonArgs, args: &TokenArgs) -> Exi
         return ExitCode::from(2);
     }
     if docket_domain::types::OrgScope::parse(&args.org).is_none() {
-        eprintln!("docketd token: {:?} is neither `*` nor a valid org id", args.org);
+        eprintln!(
+            "docketd token: {:?} is neither `*` nor a valid org id",
+            args.org
+        );
         return ExitCode::from(2);
     }
     let secret = load_secret(

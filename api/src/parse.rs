@@ -164,7 +164,9 @@ pub fn policy(org: OrgId, body: dto::PolicyBody) -> Result<SetPolicy, ApiError> 
         .map_err(|error| ApiError::invalid("invalid_policy", format!("calendar: {error}")))?,
     };
     let policy = OrgPolicy {
-        intake_window_days: body.intake_window_days.unwrap_or(defaults.intake_window_days),
+        intake_window_days: body
+            .intake_window_days
+            .unwrap_or(defaults.intake_window_days),
         required_fields,
         first_response_hours: body
             .first_response_hours
@@ -196,10 +198,7 @@ pub fn path_ticket(text: &str) -> Result<TicketId, ApiError> {
 pub fn optional_org(text: Option<&str>) -> Result<Option<OrgId>, ApiError> {
     text.map(|text| {
         OrgId::parse(text).ok_or_else(|| {
-            ApiError::invalid(
-                "invalid_field",
-                "org must match ^[a-z0-9][a-z0-9_-]{0,62}$",
-            )
+            ApiError::invalid("invalid_field", "org must match ^[a-z0-9][a-z0-9_-]{0,62}$")
         })
     })
     .transpose()
@@ -208,7 +207,10 @@ pub fn optional_org(text: Option<&str>) -> Result<Option<OrgId>, ApiError> {
 pub fn optional_date(field: &str, text: Option<&str>) -> Result<Option<Date>, ApiError> {
     text.map(|text| {
         docket_domain::types::date::parse(text).ok_or_else(|| {
-            ApiError::invalid("invalid_field", format!("{field} must be a date YYYY-MM-DD"))
+            ApiError::invalid(
+                "invalid_field",
+                format!("{field} must be a date YYYY-MM-DD"),
+            )
         })
     })
     .transpose()

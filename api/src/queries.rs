@@ -11,12 +11,12 @@ use docket_domain::codec;
 use docket_domain::policy::OrgPolicy;
 use docket_domain::ticket;
 use docket_domain::types::{Actor, OrgId, OrgScope, Role, Status, TicketNumber};
+use docket_domain::Event;
+use docket_eventstore::RecordedEvent;
 use docket_projections::{
     InboxQuery, InboxSort, KpiBucket, KpiQuery, ProjectionError, Scope, SlaQuery, SlaState,
     INBOX_LIMIT_DEFAULT, INBOX_LIMIT_MAX,
 };
-use docket_domain::Event;
-use docket_eventstore::RecordedEvent;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -103,7 +103,10 @@ pub async fn history(
         })
         .transpose()?;
     if let Some(position) = min_position(&headers, params.min_position)? {
-        state.views.wait_for_log(position, MIN_POSITION_WAIT).await?;
+        state
+            .views
+            .wait_for_log(position, MIN_POSITION_WAIT)
+            .await?;
     }
     let history = crate::history::History::load(state.store(), ticket_id)?;
     if !ticket::can_see(&history.ticket, &actor) {
@@ -134,7 +137,10 @@ pub async fn events(
         ));
     }
     if let Some(position) = min_position(&headers, params.min_position)? {
-        state.views.wait_for_log(position, MIN_POSITION_WAIT).await?;
+        state
+            .views
+            .wait_for_log(position, MIN_POSITION_WAIT)
+            .await?;
     }
     let limit = params.limit.unwrap_or(EVENTS_LIMIT_DEFAULT);
     if limit == 0 || limit > EVENTS_LIMIT_MAX {
@@ -194,7 +200,9 @@ pub async fn policy(
         _ => false,
     };
     if !may {
-        return Err(ApiError::forbidden("only admins, auditors and the org's agents read its policy"));
+        return Err(ApiError::forbidden(
+            "only admins, auditors and the org's agents read its policy",
+        ));
     }
     let (version, policy) = state.commands.policy_with_version(&org)?;
     Ok(Json(policy_json(&org, &policy, version, None)).into_response())
@@ -381,7 +389,12 @@ pub async fn inbox(
     let sort = match params.sort.as_deref() {
         None | Some("updated") => InboxSort::Updated,
         Some("due") => InboxSort::Due,
-        Some(_) => return Err(ApiError::invalid("invalid_query", "sort must be updated or due")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid_query",
+                "sort must be updated or due",
+            ))
+        }
     };
     let limit = params.limit.unwrap_or(INBOX_LIMIT_DEFAULT);
     if limit == 0 || limit > INBOX_LIMIT_MAX {
@@ -434,7 +447,12 @@ pub async fn sla(
                 "state=at_risk needs within=<seconds> (>= 0)",
             ))
         }
-        _ => return Err(ApiError::invalid("invalid_query", "state must be breached or at_risk")),
+        _ => {
+            return Err(ApiError::invalid(
+                "invalid_query",
+                "state must be breached or at_risk",
+            ))
+        }
     };
     wait_for_models(&state, &headers, params.min_position).await?;
     let query = SlaQuery {
@@ -472,7 +490,9 @@ pub async fn kpis(
         actor.role,
         Role::Analyst | Role::Admin | Role::Auditor | Role::Agent
     ) {
-        return Err(ApiError::forbidden("KPIs are for analysts, agents, auditors and admins"));
+        return Err(ApiError::forbidden(
+            "KPIs are for analysts, agents, auditors and admins",
+        ));
     }
     let org = org_filter(&actor, params.org.as_deref())?;
     let from = query_date("from", Some(&params.from))?.unwrap_or(time::Date::MIN);
@@ -484,12 +504,22 @@ pub async fn kpis(
         None | Some("day") => KpiBucket::Day,
         Some("week") => KpiBucket::Week,
         Some("month") => KpiBucket::Month,
-        Some(_) => return Err(ApiError::invalid("invalid_query", "bucket must be day, week or month")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid_query",
+                "bucket must be day, week or month",
+            ))
+        }
     };
     let group_by_reason = match params.group_by.as_deref() {
         None => false,
         Some("reason") => true,
-        Some(_) => return Err(ApiError::invalid("invalid_query", "group_by must be reason")),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "invalid_query",
+                "group_by must be reason",
+            ))
+        }
     };
     wait_for_models(&state, &headers, params.min_position).await?;
     let query = KpiQuery {
@@ -508,8 +538,12 @@ pub async fn kpis(
 }
 
 fn query_date(field: &str, text: Option<&str>) -> Result<Option<time::Date>, ApiError> {
-    parse::optional_date(field, text)
-        .map_err(|_| ApiError::invalid("invalid_query", format!("{field} must be a date YYYY-MM-DD")))
+    parse::optional_date(field, text).map_err(|_| {
+        ApiError::invalid(
+            "invalid_query",
+            format!("{field} must be a date YYYY-MM-DD"),
+        )
+    })
 }
 
 /// `/readyz`: the log answers, and the read models are within

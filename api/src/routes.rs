@@ -216,10 +216,7 @@ async fn set_policy(
         .into_response())
 }
 
-async fn set_clock(
-    State(state): State<AppState>,
-    request: Request,
-) -> Result<Response, ApiError> {
+async fn set_clock(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let clock = state.commands.clock().clone();
     if !clock.is_test() {
         return Err(ApiError::not_found());
@@ -248,7 +245,10 @@ async fn set_clock(
         Err(crate::clock::ClockSetError::WouldGoBack { now }) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "clock_would_go_back",
-            format!("time never goes back; the clock reads {}", queries::rfc3339(now)),
+            format!(
+                "time never goes back; the clock reads {}",
+                queries::rfc3339(now)
+            ),
         )),
         Err(crate::clock::ClockSetError::NotATestClock) => Err(ApiError::not_found()),
     }

@@ -49,7 +49,9 @@ pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), StartErro
         SecretSource::DataFolder(path) => {
             tracing::info!(path = %path.display(), "using the data folder's JWT secret")
         }
-        SecretSource::File(path) => tracing::info!(path = %path.display(), "using the JWT secret file"),
+        SecretSource::File(path) => {
+            tracing::info!(path = %path.display(), "using the JWT secret file")
+        }
         SecretSource::Environment => tracing::info!("using the JWT secret from DOCKET_JWT_SECRET"),
     }
     let store = Store::open(&data_dir.log_dir())?;

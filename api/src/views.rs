@@ -33,7 +33,11 @@ struct Tasks {
 impl Views {
     /// Opens the read models and starts the projection and the breach timer
     /// on the current tokio runtime.
-    pub fn start(data_dir: &DataDir, store: Store, clock: ServerClock) -> Result<Views, ProjectionError> {
+    pub fn start(
+        data_dir: &DataDir,
+        store: Store,
+        clock: ServerClock,
+    ) -> Result<Views, ProjectionError> {
         let models = docket_projections::Views::open(&data_dir.views_dir())?;
         let runner = models.start(store.clone(), RunConfig::SERVING)?;
         let breach_timer = tokio::spawn(breach_timer(models.clone(), clock));

@@ -576,7 +576,11 @@ fn build_docketd() -> PathBuf {
     // `scripts/test.sh` builds every binary first and says so: a nested
     // `cargo build` would wait on the build lock the outer `cargo test` holds.
     if std::env::var_os("DOCKET_TEST_PREBUILT").is_some() {
-        assert!(binary.exists(), "DOCKET_TEST_PREBUILT is set but {} is missing", binary.display());
+        assert!(
+            binary.exists(),
+            "DOCKET_TEST_PREBUILT is set but {} is missing",
+            binary.display()
+        );
         return binary;
     }
     let Some(cargo) = std::env::var_os("CARGO") else {
@@ -595,9 +599,14 @@ fn build_docketd() -> PathBuf {
             command.env_remove(name);
         }
     }
-    command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "--quiet", "-p", "docket-api", "--bin", "docketd"]);
+    command.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+        "build",
+        "--quiet",
+        "-p",
+        "docket-api",
+        "--bin",
+        "docketd",
+    ]);
     match profile_dir.file_name().and_then(|name| name.to_str()) {
         Some("debug") | None => {}
         Some("release") => {
@@ -613,14 +622,23 @@ fn build_docketd() -> PathBuf {
         "building docketd failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(binary.exists(), "cargo built docketd, but not at {}", binary.display());
+    assert!(
+        binary.exists(),
+        "cargo built docketd, but not at {}",
+        binary.display()
+    );
     binary
 }
 
 /// The variables cargo sets for the test it runs, as opposed to those that
 /// configure cargo itself (CARGO_HOME, CARGO_TARGET_DIR, CARGO_BUILD_*, ...).
 fn is_cargo_test_variable(name: &str) -> bool {
-    const PREFIXES: [&str; 4] = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_"];
+    const PREFIXES: [&str; 4] = [
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_CRATE_",
+        "CARGO_BIN_",
+    ];
     const NAMES: [&str; 4] = [
         "CARGO_PRIMARY_PACKAGE",
         "CARGO_TARGET_TMPDIR",
@@ -633,7 +651,9 @@ fn is_cargo_test_variable(name: &str) -> bool {
 /// A port free at the time of asking (another process may take it before use).
 pub fn free_port() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("a bound socket has an address")
+    listener
+        .local_addr()
+        .expect("a bound socket has an address")
 }
 
 fn spawn_server(options: &Options, data_dir: &Path, addr: SocketAddr, log_path: &Path) -> Child {

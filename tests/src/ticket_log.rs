@@ -110,7 +110,8 @@ pub async fn write_log(
                 let events = request.event_count() as u64;
                 store.append(request).await?;
                 written += events;
-                let total = counter.fetch_add(events, std::sync::atomic::Ordering::Relaxed) + events;
+                let total =
+                    counter.fetch_add(events, std::sync::atomic::Ordering::Relaxed) + events;
                 if total / 50_000 != (total - events) / 50_000 {
                     progress(total);
                 }
@@ -155,7 +156,10 @@ async fn write_policies(store: &Store, spec: &LogSpec) -> Result<u64, StoreError
             set_by: author(Role::Admin),
         });
         store
-            .append(request(vec![(org_name(org).policy_stream(), vec![(at, event)])]))
+            .append(request(vec![(
+                org_name(org).policy_stream(),
+                vec![(at, event)],
+            )]))
             .await?;
         written += 1;
     }
@@ -298,7 +302,8 @@ impl Lane {
         let rng = &mut self.rng;
         let millis = u64::try_from(at / 1_000_000).unwrap_or(0);
         let random: [u8; 10] = rng.random();
-        let ticket = TicketId(uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid());
+        let ticket =
+            TicketId(uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid());
         let number = TicketNumber::from_sequence(sequence).expect("ticket numbers left");
         let currency = if rng.random_bool(0.7) { "EUR" } else { "USD" };
         let order = rng.random_bool(0.6).then(|| Order {
@@ -321,11 +326,19 @@ impl Lane {
                 detail: rng.random_bool(0.3).then(|| "see description".to_owned()),
             },
             order: order.clone(),
-            customer_code: rng.random_bool(0.5).then(|| format!("C{}", rng.random_range(0..99_999u32))),
+            customer_code: rng
+                .random_bool(0.5)
+                .then(|| format!("C{}", rng.random_range(0..99_999u32))),
             incident_date: None,
-            impact: [Impact::Low, Impact::Medium, Impact::High, Impact::Critical][rng.random_range(0..4)],
-            channel: [Channel::Portal, Channel::Email, Channel::Phone, Channel::Chat, Channel::Api]
-                [rng.random_range(0..5)],
+            impact: [Impact::Low, Impact::Medium, Impact::High, Impact::Critical]
+                [rng.random_range(0..4)],
+            channel: [
+                Channel::Portal,
+                Channel::Email,
+                Channel::Phone,
+                Channel::Chat,
+                Channel::Api,
+            ][rng.random_range(0..5)],
             opened_by: author(Role::Customer),
             follow_up_of: parent.as_ref().map(|(id, _)| *id),
         });
@@ -338,13 +351,20 @@ impl Lane {
                     follow_up_number: number,
                     opened_by: author(Role::Customer),
                 });
-                self.plan(at, vec![(stream.clone(), opened), (parent_id.stream(), link)]);
+                self.plan(
+                    at,
+                    vec![(stream.clone(), opened), (parent_id.stream(), link)],
+                );
             }
         }
 
         let rng = &mut self.rng;
         let mean = self.spec.comments_mean;
-        let comments = if mean == 0 { 0 } else { rng.random_range(1..=2 * mean - 1) };
+        let comments = if mean == 0 {
+            0
+        } else {
+            rng.random_range(1..=2 * mean - 1)
+        };
         let mut t = at;
         let mut steps: Vec<(i64, Event)> = Vec::new();
         let mut escalated = false;
@@ -373,7 +393,11 @@ impl Lane {
                 t += rng.random_range(MINUTE..HOUR);
             }
             let role = if agent_turn {
-                if escalated { Role::Support } else { Role::Agent }
+                if escalated {
+                    Role::Support
+                } else {
+                    Role::Agent
+                }
             } else {
                 Role::Customer
             };
@@ -403,8 +427,11 @@ impl Lane {
             steps.push((
                 t,
                 Event::TicketClosed(TicketClosed {
-                    resolution: [Resolution::Resolved, Resolution::NoResponse, Resolution::Rejected]
-                        [rng.random_range(0..3)],
+                    resolution: [
+                        Resolution::Resolved,
+                        Resolution::NoResponse,
+                        Resolution::Rejected,
+                    ][rng.random_range(0..3)],
                     note: None,
                     closed_by: author(Role::Agent),
                 }),
@@ -424,7 +451,13 @@ impl Lane {
                 + self.follow_ups * lanes
                 + u64::from(self.lane);
             let category = CATEGORIES[self.rng.random_range(0..CATEGORIES.len())].to_owned();
-            self.ticket(sequence, follow_at, org, &category, Some((ticket, category.clone())));
+            self.ticket(
+                sequence,
+                follow_at,
+                org,
+                &category,
+                Some((ticket, category.clone())),
+            );
         }
         ticket
     }

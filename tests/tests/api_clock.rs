@@ -9,7 +9,9 @@ use time::OffsetDateTime;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_record_exactly_the_time_set() {
-    let before_start = OffsetDateTime::now_utc().replace_nanosecond(0).expect("valid");
+    let before_start = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("valid");
     let server = Server::start().await;
     let tokens = Tokens::for_org(ORG);
 
@@ -19,18 +21,37 @@ async fn events_record_exactly_the_time_set() {
         .as_str()
         .map(|at| OffsetDateTime::parse(at, &Rfc3339).expect("RFC 3339"))
         .expect("at");
-    assert!(early_at >= before_start && early_at <= OffsetDateTime::now_utc(), "{early_at}");
+    assert!(
+        early_at >= before_start && early_at <= OffsetDateTime::now_utc(),
+        "{early_at}"
+    );
 
-    let answer = server.set_clock("2032-02-29T09:15:00Z").await.expect_status(200);
+    let answer = server
+        .set_clock("2032-02-29T09:15:00Z")
+        .await
+        .expect_status(200);
     assert_eq!(answer["now"], "2032-02-29T09:15:00Z");
     let id = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
     server
-        .command(&tokens.agent, &id, "comments", &json!({"body": "same instant"}))
+        .command(
+            &tokens.agent,
+            &id,
+            "comments",
+            &json!({"body": "same instant"}),
+        )
         .await
         .expect_status(200);
-    server.set_clock("2032-03-01T17:00:00.5Z").await.expect_status(200);
     server
-        .command(&tokens.agent, &id, "close", &json!({"resolution": "resolved"}))
+        .set_clock("2032-03-01T17:00:00.5Z")
+        .await
+        .expect_status(200);
+    server
+        .command(
+            &tokens.agent,
+            &id,
+            "close",
+            &json!({"resolution": "resolved"}),
+        )
         .await
         .expect_status(200);
 
@@ -41,12 +62,22 @@ async fn events_record_exactly_the_time_set() {
         .map(|e| e["at"].as_str().expect("at").to_owned())
         .collect();
     let at = |text: &str| OffsetDateTime::parse(text, &Rfc3339).expect("RFC 3339");
-    assert_eq!(at(&ats[0]), at("2032-02-29T09:15:00Z"), "the clock stands still");
+    assert_eq!(
+        at(&ats[0]),
+        at("2032-02-29T09:15:00Z"),
+        "the clock stands still"
+    );
     assert_eq!(at(&ats[1]), at("2032-02-29T09:15:00Z"));
     assert_eq!(at(&ats[2]), at("2032-03-01T17:00:00.5Z"));
     let view = server.ticket(&tokens.agent, &id).await.expect_status(200);
-    assert_eq!(at(view["opened_at"].as_str().expect("opened_at")), at("2032-02-29T09:15:00Z"));
-    assert_eq!(at(view["closed_at"].as_str().expect("closed_at")), at("2032-03-01T17:00:00.5Z"));
+    assert_eq!(
+        at(view["opened_at"].as_str().expect("opened_at")),
+        at("2032-02-29T09:15:00Z")
+    );
+    assert_eq!(
+        at(view["closed_at"].as_str().expect("closed_at")),
+        at("2032-03-01T17:00:00.5Z")
+    );
     assert_eq!(view["updated_at"], view["closed_at"]);
     assert_eq!(
         at(view["comments"][0]["at"].as_str().expect("comment at")),
@@ -55,7 +86,9 @@ async fn events_record_exactly_the_time_set() {
 
     // `as_of` includes the events recorded at exactly that instant.
     let as_of = server
-        .get(&format!("/v1/tickets/{id}/history?as_of=2032-02-29T09:15:00Z"))
+        .get(&format!(
+            "/v1/tickets/{id}/history?as_of=2032-02-29T09:15:00Z"
+        ))
         .bearer_auth(&tokens.auditor)
         .reply()
         .await
@@ -64,7 +97,9 @@ async fn events_record_exactly_the_time_set() {
     assert_eq!(as_of["state"]["status"], "waiting");
     assert_eq!(as_of["state"]["version"], 2);
     let before = server
-        .get(&format!("/v1/tickets/{id}/history?as_of=2032-02-29T09:14:59Z"))
+        .get(&format!(
+            "/v1/tickets/{id}/history?as_of=2032-02-29T09:14:59Z"
+        ))
         .bearer_auth(&tokens.auditor)
         .reply()
         .await
@@ -77,7 +112,10 @@ async fn events_record_exactly_the_time_set() {
 async fn time_never_goes_back() {
     let server = Server::start().await;
     let tokens = Tokens::for_org(ORG);
-    server.set_clock("2033-01-01T00:00:00Z").await.expect_status(200);
+    server
+        .set_clock("2033-01-01T00:00:00Z")
+        .await
+        .expect_status(200);
     server
         .set_clock("2033-01-01T00:00:00Z")
         .await
@@ -87,7 +125,10 @@ async fn time_never_goes_back() {
         .await
         .expect_problem(409, "clock_would_go_back");
     assert!(
-        problem["detail"].as_str().unwrap_or("").contains("2033-01-01T00:00:00Z"),
+        problem["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("2033-01-01T00:00:00Z"),
         "{problem}"
     );
     // The refused set changed nothing.
@@ -111,7 +152,11 @@ async fn time_never_goes_back() {
         .reply()
         .await
         .expect_problem(401, "unauthorized");
-    for bad in [json!({"now": "next tuesday"}), json!({"now": 5}), json!({"then": "2040-01-01T00:00:00Z"})] {
+    for bad in [
+        json!({"now": "next tuesday"}),
+        json!({"now": 5}),
+        json!({"then": "2040-01-01T00:00:00Z"}),
+    ] {
         let reply = server
             .post("/v1/admin/clock")
             .bearer_auth(token("admin", "*"))
@@ -121,7 +166,10 @@ async fn time_never_goes_back() {
         assert_eq!(reply.status, 422, "{bad}: {}", reply.text());
         reply.assert_problem_shape();
     }
-    server.set_clock("2040-01-01T00:00:00Z").await.expect_status(200);
+    server
+        .set_clock("2040-01-01T00:00:00Z")
+        .await
+        .expect_status(200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,12 +181,18 @@ async fn the_incident_date_rules_follow_the_test_clock() {
         body["incident_date"] = json!(date);
         body
     };
-    server.set_clock("2031-07-20T23:59:59Z").await.expect_status(200);
+    server
+        .set_clock("2031-07-20T23:59:59Z")
+        .await
+        .expect_status(200);
     server
         .open(&tokens.customer, &dated("2031-07-21"))
         .await
         .expect_problem(422, "incident_date_in_future");
-    server.set_clock("2031-07-21T00:00:00Z").await.expect_status(200);
+    server
+        .set_clock("2031-07-21T00:00:00Z")
+        .await
+        .expect_status(200);
     server.open_ok(&tokens.customer, &dated("2031-07-21")).await;
     // The default intake window is 14 days: exactly 14 days ago is in.
     server.open_ok(&tokens.customer, &dated("2031-07-07")).await;
@@ -146,14 +200,19 @@ async fn the_incident_date_rules_follow_the_test_clock() {
         .open(&tokens.customer, &dated("2031-07-06"))
         .await
         .expect_problem(422, "intake_window_expired");
-    server.set_clock("2031-07-22T08:00:00Z").await.expect_status(200);
+    server
+        .set_clock("2031-07-22T08:00:00Z")
+        .await
+        .expect_status(200);
     server
         .open(&tokens.customer, &dated("2031-07-07"))
         .await
         .expect_problem(422, "intake_window_expired");
 
     // A policy set later applies from then on.
-    server.set_policy(ORG, &json!({"intake_window_days": 30})).await;
+    server
+        .set_policy(ORG, &json!({"intake_window_days": 30}))
+        .await;
     server.open_ok(&tokens.customer, &dated("2031-07-07")).await;
 }
 
@@ -167,7 +226,11 @@ async fn without_the_flag_the_clock_endpoint_does_not_exist() {
         .bearer_auth(token("admin", "*"))
         .reply()
         .await;
-    assert_eq!(problem, unknown.expect_problem(404, "not_found"), "as any unknown path");
+    assert_eq!(
+        problem,
+        unknown.expect_problem(404, "not_found"),
+        "as any unknown path"
+    );
     server
         .post("/v1/admin/clock")
         .json(&json!({"now": "2040-01-01T00:00:00Z"}))
@@ -177,7 +240,9 @@ async fn without_the_flag_the_clock_endpoint_does_not_exist() {
 
     // Events take the real time.
     let tokens = Tokens::for_org(ORG);
-    let before = OffsetDateTime::now_utc().replace_nanosecond(0).expect("valid");
+    let before = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .expect("valid");
     let id = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
     let at = server.history_events(&id).await[0]["at"]
         .as_str()

@@ -10,8 +10,13 @@ use serde_json::{json, Value};
 fn assert_answer(reply: &docket_tests::harness::Reply, status: u16, ticket_status: &str) -> Value {
     let body = reply.expect_status(status);
     let version = body["version"].as_u64().expect("version");
-    assert_eq!(reply.header("etag"), Some(format!("\"{version}\"").as_str()));
-    assert!(body["ticket_id"].as_str().is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()));
+    assert_eq!(
+        reply.header("etag"),
+        Some(format!("\"{version}\"").as_str())
+    );
+    assert!(body["ticket_id"]
+        .as_str()
+        .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok()));
     let number = body["number"].as_str().expect("number");
     assert!(
         number.len() == 11 && number.bytes().all(|b| b.is_ascii_digit()),
@@ -29,9 +34,15 @@ async fn open_answers_201_with_location_etag_and_position() {
     let reply = server.open(&tokens.customer, &open_body()).await;
     let body = assert_answer(&reply, 201, "open");
     let id = id_of(&body);
-    assert_eq!(reply.header("location"), Some(format!("/v1/tickets/{id}").as_str()));
+    assert_eq!(
+        reply.header("location"),
+        Some(format!("/v1/tickets/{id}").as_str())
+    );
     assert_eq!(body["version"], 1);
-    assert!(body.get("follow_up_of").is_none_or(Value::is_null), "{body}");
+    assert!(
+        body.get("follow_up_of").is_none_or(Value::is_null),
+        "{body}"
+    );
     let version = uuid::Uuid::parse_str(&id).expect("uuid").get_version_num();
     assert_eq!(version, 7, "ticket ids are UUID v7");
 
@@ -61,7 +72,10 @@ async fn open_answers_201_with_location_etag_and_position() {
     assert_eq!(events[0]["type"], "ticket_opened");
     assert_eq!(events[0]["version"], 1);
     assert_eq!(events[0]["position"], body["position"]);
-    assert_eq!(events[0]["actor"], json!({"sub": "customer@acme", "role": "customer"}));
+    assert_eq!(
+        events[0]["actor"],
+        json!({"sub": "customer@acme", "role": "customer"})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,7 +105,10 @@ async fn numbers_are_unique_and_every_optional_field_is_kept() {
         view["order"],
         json!({"number": "ORD-1001", "amount_minor": 5000, "currency": "EUR"})
     );
-    assert_eq!(view["reason"], json!({"category": "delivery", "detail": "courier lost it"}));
+    assert_eq!(
+        view["reason"],
+        json!({"category": "delivery", "detail": "courier lost it"})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,7 +119,12 @@ async fn comments_move_the_status_as_the_contract_says() {
 
     // An agent's public answer: waiting for the customer.
     let reply = server
-        .command(&tokens.agent, &id, "comments", &json!({"body": "We are on it."}))
+        .command(
+            &tokens.agent,
+            &id,
+            "comments",
+            &json!({"body": "We are on it."}),
+        )
         .await;
     let answer = assert_answer(&reply, 200, "waiting");
     assert_eq!(answer["version"], 2);
@@ -122,7 +144,12 @@ async fn comments_move_the_status_as_the_contract_says() {
 
     // The customer answers: open again.
     let reply = server
-        .command(&tokens.customer, &id, "comments", &json!({"body": "Any news?", "visibility": "public"}))
+        .command(
+            &tokens.customer,
+            &id,
+            "comments",
+            &json!({"body": "Any news?", "visibility": "public"}),
+        )
         .await;
     let answer = assert_answer(&reply, 200, "open");
     assert_eq!(answer["version"], 4);
@@ -147,7 +174,12 @@ async fn comments_move_the_status_as_the_contract_says() {
         .collect();
     assert_eq!(
         types,
-        ["ticket_opened", "comment_added", "comment_added", "comment_added"]
+        [
+            "ticket_opened",
+            "comment_added",
+            "comment_added",
+            "comment_added"
+        ]
     );
 }
 
@@ -169,12 +201,22 @@ async fn escalation_waits_for_support_and_stays_recorded() {
 
     // The customer comments on the escalated ticket: open, still escalated.
     let reply = server
-        .command(&tokens.customer, &id, "comments", &json!({"body": "Hello?"}))
+        .command(
+            &tokens.customer,
+            &id,
+            "comments",
+            &json!({"body": "Hello?"}),
+        )
         .await;
     assert_answer(&reply, 200, "open");
     // Support answers publicly: waiting.
     let reply = server
-        .command(&tokens.support, &id, "comments", &json!({"body": "Support here."}))
+        .command(
+            &tokens.support,
+            &id,
+            "comments",
+            &json!({"body": "Support here."}),
+        )
         .await;
     assert_answer(&reply, 200, "waiting");
 
@@ -195,23 +237,39 @@ async fn refunds_answer_the_running_total() {
             .open_ok(&tokens.customer, &open_body_with_order(5_000, "EUR"))
             .await,
     );
-    let refund = |amount: u64| json!({"amount_minor": amount, "currency": "EUR", "reason": "damaged"});
-    let reply = server.command(&tokens.agent, &id, "refunds", &refund(1_250)).await;
+    let refund =
+        |amount: u64| json!({"amount_minor": amount, "currency": "EUR", "reason": "damaged"});
+    let reply = server
+        .command(&tokens.agent, &id, "refunds", &refund(1_250))
+        .await;
     let first = assert_answer(&reply, 200, "open");
     assert_eq!(first["refunded_minor"], 1_250);
     assert_eq!(first["version"], 2);
 
     // Support may refund an escalated ticket; the total keeps running.
     server
-        .command(&tokens.agent, &id, "escalations", &json!({"reason": "invoice_question"}))
+        .command(
+            &tokens.agent,
+            &id,
+            "escalations",
+            &json!({"reason": "invoice_question"}),
+        )
         .await
         .expect_status(200);
-    let reply = server.command(&tokens.support, &id, "refunds", &refund(3_750)).await;
+    let reply = server
+        .command(&tokens.support, &id, "refunds", &refund(3_750))
+        .await;
     let second = assert_answer(&reply, 200, "waiting");
-    assert_eq!(second["refunded_minor"], 5_000, "the whole order is refunded");
+    assert_eq!(
+        second["refunded_minor"], 5_000,
+        "the whole order is refunded"
+    );
     assert_eq!(second["version"], 4);
 
-    let view = server.ticket(&tokens.customer, &id).await.expect_status(200);
+    let view = server
+        .ticket(&tokens.customer, &id)
+        .await
+        .expect_status(200);
     assert_eq!(view["refunded_minor"], 5_000);
     let events = server.history_events(&id).await;
     assert_eq!(events[1]["type"], "refund_issued");
@@ -224,11 +282,19 @@ async fn close_is_final_and_recorded_in_the_view() {
     let tokens = Tokens::for_org(ORG);
     let id = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
     let reply = server
-        .command(&tokens.agent, &id, "close", &json!({"resolution": "duplicate", "note": "see the other one"}))
+        .command(
+            &tokens.agent,
+            &id,
+            "close",
+            &json!({"resolution": "duplicate", "note": "see the other one"}),
+        )
         .await;
     let answer = assert_answer(&reply, 200, "closed");
     assert_eq!(answer["version"], 2);
-    let view = server.ticket(&tokens.customer, &id).await.expect_status(200);
+    let view = server
+        .ticket(&tokens.customer, &id)
+        .await
+        .expect_status(200);
     assert_eq!(view["status"], "closed");
     assert_eq!(view["resolution"], "duplicate");
     assert!(view["closed_at"].is_string());
@@ -247,7 +313,12 @@ async fn a_follow_up_links_both_tickets_in_one_append() {
     let parent = server.open_ok(&tokens.customer, &parent_body).await;
     let parent_id = id_of(&parent);
     server
-        .command(&tokens.agent, &parent_id, "close", &json!({"resolution": "resolved"}))
+        .command(
+            &tokens.agent,
+            &parent_id,
+            "close",
+            &json!({"resolution": "resolved"}),
+        )
         .await
         .expect_status(200);
 
@@ -262,7 +333,10 @@ async fn a_follow_up_links_both_tickets_in_one_append() {
     let answer = assert_answer(&reply, 201, "open");
     let child_id = id_of(&answer);
     assert_ne!(child_id, parent_id);
-    assert_eq!(reply.header("location"), Some(format!("/v1/tickets/{child_id}").as_str()));
+    assert_eq!(
+        reply.header("location"),
+        Some(format!("/v1/tickets/{child_id}").as_str())
+    );
     assert_eq!(answer["follow_up_of"], parent_id.as_str());
     assert_eq!(answer["version"], 1);
     assert_ne!(answer["number"], parent["number"]);
@@ -273,15 +347,25 @@ async fn a_follow_up_links_both_tickets_in_one_append() {
     assert_eq!(link["type"], "follow_up_opened");
     assert_eq!(link["version"], 3);
     assert_eq!(link["data"]["follow_up_id"], child_id.as_str());
-    assert_eq!(link["position"], answer["position"], "the answer's position is the later event's");
+    assert_eq!(
+        link["position"], answer["position"],
+        "the answer's position is the later event's"
+    );
     let child_events = server.history_events(&child_id).await;
     assert_eq!(child_events.len(), 1);
     assert_eq!(child_events[0]["type"], "ticket_opened");
     let position = answer["position"].as_u64().expect("position");
-    assert_eq!(child_events[0]["position"], position - 1, "one append: adjacent positions");
+    assert_eq!(
+        child_events[0]["position"],
+        position - 1,
+        "one append: adjacent positions"
+    );
 
     // Fields default to the parent's; given ones win.
-    let child = server.ticket(&tokens.agent, &child_id).await.expect_status(200);
+    let child = server
+        .ticket(&tokens.agent, &child_id)
+        .await
+        .expect_status(200);
     assert_eq!(child["follow_up_of"], parent_id.as_str());
     assert_eq!(child["subject"], "Still broken");
     assert_eq!(child["channel"], "chat");
@@ -290,7 +374,10 @@ async fn a_follow_up_links_both_tickets_in_one_append() {
     assert_eq!(child["customer_code"], "C-7");
     assert_eq!(child["order"]["amount_minor"], 900);
     assert_eq!(child["org"], ORG);
-    let parent_view = server.ticket(&tokens.agent, &parent_id).await.expect_status(200);
+    let parent_view = server
+        .ticket(&tokens.agent, &parent_id)
+        .await
+        .expect_status(200);
     assert_eq!(parent_view["follow_ups"], json!([child_id]));
     assert_eq!(parent_view["status"], "closed");
     assert_eq!(parent_view["version"], 3);
@@ -301,7 +388,10 @@ async fn a_follow_up_links_both_tickets_in_one_append() {
         .await;
     let second = assert_answer(&second, 201, "open");
     assert_eq!(second["follow_up_of"], parent_id.as_str());
-    let parent_view = server.ticket(&tokens.agent, &parent_id).await.expect_status(200);
+    let parent_view = server
+        .ticket(&tokens.agent, &parent_id)
+        .await
+        .expect_status(200);
     assert_eq!(parent_view["follow_ups"].as_array().map(Vec::len), Some(2));
 }
 
@@ -309,11 +399,18 @@ async fn a_follow_up_links_both_tickets_in_one_append() {
 async fn histories_carry_every_member_in_version_order() {
     let server = Server::start().await;
     let tokens = Tokens::for_org(ORG);
-    let id = id_of(&server.open_ok(&tokens.customer, &open_body_with_order(100, "EUR")).await);
+    let id = id_of(
+        &server
+            .open_ok(&tokens.customer, &open_body_with_order(100, "EUR"))
+            .await,
+    );
     for (suffix, body) in [
         ("comments", json!({"body": "one"})),
         ("escalations", json!({"reason": "other"})),
-        ("refunds", json!({"amount_minor": 100, "currency": "EUR", "reason": "r"})),
+        (
+            "refunds",
+            json!({"amount_minor": 100, "currency": "EUR", "reason": "r"}),
+        ),
         ("close", json!({"resolution": "resolved"})),
     ] {
         server
@@ -321,13 +418,25 @@ async fn histories_carry_every_member_in_version_order() {
             .await
             .expect_status(200);
     }
-    let history = server.history(&tokens.auditor, &id).await.expect_status(200);
+    let history = server
+        .history(&tokens.auditor, &id)
+        .await
+        .expect_status(200);
     assert_eq!(history["ticket_id"], id.as_str());
     let events = history["events"].as_array().expect("events");
-    let types: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap_or("")).collect();
+    let types: Vec<&str> = events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or(""))
+        .collect();
     assert_eq!(
         types,
-        ["ticket_opened", "comment_added", "escalated", "refund_issued", "ticket_closed"]
+        [
+            "ticket_opened",
+            "comment_added",
+            "escalated",
+            "refund_issued",
+            "ticket_closed"
+        ]
     );
     let mut last_position = 0;
     for (index, event) in events.iter().enumerate() {

@@ -35,15 +35,34 @@ async fn policy_and_date_rules_have_their_codes() {
 
     // Required fields, in the policy's order.
     let mut body = complete("2030-03-09");
-    body.as_object_mut().expect("object").remove("customer_code");
-    let problem = server.open(&tokens.customer, &body).await.expect_problem(422, "missing_field");
-    assert!(problem["detail"].as_str().unwrap_or("").contains("customer_code"), "{problem}");
+    body.as_object_mut()
+        .expect("object")
+        .remove("customer_code");
+    let problem = server
+        .open(&tokens.customer, &body)
+        .await
+        .expect_problem(422, "missing_field");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("customer_code"),
+        "{problem}"
+    );
     let mut body = complete("2030-03-09");
     body.as_object_mut().expect("object").remove("order");
-    server.open(&tokens.customer, &body).await.expect_problem(422, "missing_field");
+    server
+        .open(&tokens.customer, &body)
+        .await
+        .expect_problem(422, "missing_field");
     let mut body = complete("2030-03-09");
-    body.as_object_mut().expect("object").remove("incident_date");
-    server.open(&tokens.customer, &body).await.expect_problem(422, "missing_field");
+    body.as_object_mut()
+        .expect("object")
+        .remove("incident_date");
+    server
+        .open(&tokens.customer, &body)
+        .await
+        .expect_problem(422, "missing_field");
 
     // Incident dates: tomorrow is in the future, four days ago is too old.
     server
@@ -57,8 +76,12 @@ async fn policy_and_date_rules_have_their_codes() {
     assert_eq!(server.feed().await.len(), head, "refusals append nothing");
 
     // Exactly the window's age, and today, are accepted.
-    server.open_ok(&tokens.customer, &complete("2030-03-07")).await;
-    server.open_ok(&tokens.customer, &complete("2030-03-10")).await;
+    server
+        .open_ok(&tokens.customer, &complete("2030-03-07"))
+        .await;
+    server
+        .open_ok(&tokens.customer, &complete("2030-03-10"))
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,7 +91,10 @@ async fn missing_json_fields_and_a_platform_open_without_org_are_missing_field()
     for field in ["subject", "description", "reason"] {
         let mut body = open_body();
         body.as_object_mut().expect("object").remove(field);
-        server.open(&tokens.customer, &body).await.expect_problem(422, "missing_field");
+        server
+            .open(&tokens.customer, &body)
+            .await
+            .expect_problem(422, "missing_field");
     }
     let platform_agent = token("agent", "*");
     server
@@ -84,9 +110,7 @@ async fn missing_json_fields_and_a_platform_open_without_org_are_missing_field()
 async fn ticket_rules_have_their_codes() {
     let server = Server::start().await;
     let tokens = Tokens::for_org(ORG);
-    let refund = |amount: u64, currency: &str| {
-        json!({"amount_minor": amount, "currency": currency, "reason": "goodwill"})
-    };
+    let refund = |amount: u64, currency: &str| json!({"amount_minor": amount, "currency": currency, "reason": "goodwill"});
 
     let no_order = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
     server
@@ -115,14 +139,27 @@ async fn ticket_rules_have_their_codes() {
         .command(&tokens.agent, &with_order, "refunds", &refund(401, "EUR"))
         .await
         .expect_problem(422, "refund_exceeds_order");
-    assert!(problem["detail"].as_str().unwrap_or("").contains("400"), "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap_or("").contains("400"),
+        "{problem}"
+    );
 
     server
-        .command(&tokens.agent, &with_order, "escalations", &json!({"reason": "cannot_help"}))
+        .command(
+            &tokens.agent,
+            &with_order,
+            "escalations",
+            &json!({"reason": "cannot_help"}),
+        )
         .await
         .expect_status(200);
     server
-        .command(&tokens.agent, &with_order, "escalations", &json!({"reason": "other"}))
+        .command(
+            &tokens.agent,
+            &with_order,
+            "escalations",
+            &json!({"reason": "other"}),
+        )
         .await
         .expect_problem(409, "already_escalated");
 
@@ -132,7 +169,12 @@ async fn ticket_rules_have_their_codes() {
         .expect_problem(409, "parent_not_closed");
 
     server
-        .command(&tokens.agent, &with_order, "close", &json!({"resolution": "resolved"}))
+        .command(
+            &tokens.agent,
+            &with_order,
+            "close",
+            &json!({"resolution": "resolved"}),
+        )
         .await
         .expect_status(200);
     let head = server.feed().await.len();
@@ -149,14 +191,28 @@ async fn ticket_rules_have_their_codes() {
     }
     // A closed ticket that was never escalated is refused as closed, too.
     server
-        .command(&tokens.agent, &no_order, "close", &json!({"resolution": "no_response"}))
+        .command(
+            &tokens.agent,
+            &no_order,
+            "close",
+            &json!({"resolution": "no_response"}),
+        )
         .await
         .expect_status(200);
     server
-        .command(&tokens.agent, &no_order, "escalations", &json!({"reason": "other"}))
+        .command(
+            &tokens.agent,
+            &no_order,
+            "escalations",
+            &json!({"reason": "other"}),
+        )
         .await
         .expect_problem(409, "ticket_closed");
-    assert_eq!(server.feed().await.len(), head + 1, "refusals append nothing");
+    assert_eq!(
+        server.feed().await.len(),
+        head + 1,
+        "refusals append nothing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,12 +227,21 @@ async fn if_match_guards_the_version() {
             .header("if-match", if_match)
             .json(&json!({"body": "hello"}))
     };
-    comment("\"2\"").reply().await.expect_problem(412, "version_mismatch");
-    comment("\"0\"").reply().await.expect_problem(412, "version_mismatch");
+    comment("\"2\"")
+        .reply()
+        .await
+        .expect_problem(412, "version_mismatch");
+    comment("\"0\"")
+        .reply()
+        .await
+        .expect_problem(412, "version_mismatch");
     let reply = comment("\"1\"").reply().await;
     assert_eq!(reply.expect_status(200)["version"], 2);
     assert_eq!(reply.header("etag"), Some("\"2\""));
-    comment("\"1\"").reply().await.expect_problem(412, "version_mismatch");
+    comment("\"1\"")
+        .reply()
+        .await
+        .expect_problem(412, "version_mismatch");
     // The ETag of a view is what If-Match takes.
     let etag = server
         .ticket(&tokens.agent, &id)
@@ -185,7 +250,10 @@ async fn if_match_guards_the_version() {
         .expect("a view has an ETag")
         .to_owned();
     comment(&etag).reply().await.expect_status(200);
-    comment("not-a-version").reply().await.expect_problem(400, "invalid_if_match");
+    comment("not-a-version")
+        .reply()
+        .await
+        .expect_problem(400, "invalid_if_match");
 
     // An open expects version 0 (the ticket does not exist yet).
     let open = |if_match: &str| {
@@ -195,7 +263,10 @@ async fn if_match_guards_the_version() {
             .header("if-match", if_match)
             .json(&open_body())
     };
-    open("\"1\"").reply().await.expect_problem(412, "version_mismatch");
+    open("\"1\"")
+        .reply()
+        .await
+        .expect_problem(412, "version_mismatch");
     open("\"0\"").reply().await.expect_status(201);
     assert_eq!(server.history_events(&id).await.len(), 3);
 }
@@ -215,7 +286,12 @@ async fn roles_and_orgs_are_refused_with_forbidden_and_forbidden_org() {
         .await
         .expect_problem(403, "forbidden");
     server
-        .command(&tokens.customer, &id, "escalations", &json!({"reason": "other"}))
+        .command(
+            &tokens.customer,
+            &id,
+            "escalations",
+            &json!({"reason": "other"}),
+        )
         .await
         .expect_problem(403, "forbidden");
     server
@@ -241,14 +317,30 @@ async fn roles_and_orgs_are_refused_with_forbidden_and_forbidden_org() {
 
     let mut body = open_body();
     body["org"] = json!(OTHER_ORG);
-    server.open(&tokens.customer, &body).await.expect_problem(403, "forbidden_org");
-    server.open(&tokens.agent, &body).await.expect_problem(403, "forbidden_org");
     server
-        .command(&tokens.agent, &id, "close", &json!({"resolution": "resolved"}))
+        .open(&tokens.customer, &body)
+        .await
+        .expect_problem(403, "forbidden_org");
+    server
+        .open(&tokens.agent, &body)
+        .await
+        .expect_problem(403, "forbidden_org");
+    server
+        .command(
+            &tokens.agent,
+            &id,
+            "close",
+            &json!({"resolution": "resolved"}),
+        )
         .await
         .expect_status(200);
     server
-        .command(&tokens.customer, &id, "follow-ups", &json!({"org": OTHER_ORG}))
+        .command(
+            &tokens.customer,
+            &id,
+            "follow-ups",
+            &json!({"org": OTHER_ORG}),
+        )
         .await
         .expect_problem(403, "forbidden_org");
 }
@@ -349,7 +441,12 @@ async fn unknown_and_malformed_ids_are_the_same_not_found() {
     let unknown = uuid::Uuid::now_v7().to_string();
     let reference = server.ticket(&tokens.agent, &unknown).await;
     let reference_body = reference.expect_problem(404, "not_found");
-    for id in [unknown.as_str(), "not-a-uuid", "12345", "00000000-0000-0000-0000-00000000000g"] {
+    for id in [
+        unknown.as_str(),
+        "not-a-uuid",
+        "12345",
+        "00000000-0000-0000-0000-00000000000g",
+    ] {
         for reply in [
             server.ticket(&tokens.agent, id).await,
             server.history(&tokens.agent, id).await,
@@ -357,11 +454,22 @@ async fn unknown_and_malformed_ids_are_the_same_not_found() {
                 .command(&tokens.agent, id, "comments", &json!({"body": "x"}))
                 .await,
             server
-                .command(&tokens.agent, id, "close", &json!({"resolution": "resolved"}))
+                .command(
+                    &tokens.agent,
+                    id,
+                    "close",
+                    &json!({"resolution": "resolved"}),
+                )
                 .await,
-            server.command(&tokens.customer, id, "follow-ups", &json!({})).await,
+            server
+                .command(&tokens.customer, id, "follow-ups", &json!({}))
+                .await,
         ] {
-            assert_eq!(reply.expect_problem(404, "not_found"), reference_body, "id {id}");
+            assert_eq!(
+                reply.expect_problem(404, "not_found"),
+                reference_body,
+                "id {id}"
+            );
         }
     }
     server
@@ -387,10 +495,25 @@ async fn bad_tokens_are_401() {
     let payload = jsonwebtoken_free_base64(&claims(Some(in_an_hour)).to_string());
     let cases: Vec<(&str, Option<String>)> = vec![
         ("no token", None),
-        ("expired", Some(format!("Bearer {}", sign(TEST_SECRET, &claims(Some(unix_now() - 60)))))),
-        ("another key", Some(format!("Bearer {}", sign("another-secret", &claims(Some(in_an_hour)))))),
+        (
+            "expired",
+            Some(format!(
+                "Bearer {}",
+                sign(TEST_SECRET, &claims(Some(unix_now() - 60)))
+            )),
+        ),
+        (
+            "another key",
+            Some(format!(
+                "Bearer {}",
+                sign("another-secret", &claims(Some(in_an_hour)))
+            )),
+        ),
         ("alg none", Some(format!("Bearer {header_none}.{payload}."))),
-        ("no exp", Some(format!("Bearer {}", sign(TEST_SECRET, &claims(None))))),
+        (
+            "no exp",
+            Some(format!("Bearer {}", sign(TEST_SECRET, &claims(None)))),
+        ),
         ("garbage", Some("Bearer not.a.jwt".to_owned())),
         ("basic", Some("Basic dTE6cGFzcw==".to_owned())),
         ("empty bearer", Some("Bearer ".to_owned())),
@@ -398,7 +521,10 @@ async fn bad_tokens_are_401() {
             "unknown role",
             Some(format!(
                 "Bearer {}",
-                sign(TEST_SECRET, &json!({"sub": "u1", "org": ORG, "role": "root", "exp": in_an_hour}))
+                sign(
+                    TEST_SECRET,
+                    &json!({"sub": "u1", "org": ORG, "role": "root", "exp": in_an_hour})
+                )
             )),
         ),
     ];
@@ -406,9 +532,17 @@ async fn bad_tokens_are_401() {
     let id = id_of(&server.open_ok(&valid, &open_body()).await);
     for (case, authorization) in &cases {
         for (method, path, body) in [
-            (reqwest::Method::POST, "/v1/tickets".to_owned(), Some(open_body())),
+            (
+                reqwest::Method::POST,
+                "/v1/tickets".to_owned(),
+                Some(open_body()),
+            ),
             (reqwest::Method::GET, format!("/v1/tickets/{id}"), None),
-            (reqwest::Method::GET, format!("/v1/tickets/{id}/history"), None),
+            (
+                reqwest::Method::GET,
+                format!("/v1/tickets/{id}/history"),
+                None,
+            ),
             (
                 reqwest::Method::POST,
                 format!("/v1/tickets/{id}/comments"),
@@ -424,7 +558,12 @@ async fn bad_tokens_are_401() {
                 request = request.json(body);
             }
             let reply = request.reply().await;
-            assert_eq!(reply.status, 401, "{case}: {method} {path}: {}", reply.text());
+            assert_eq!(
+                reply.status,
+                401,
+                "{case}: {method} {path}: {}",
+                reply.text()
+            );
             reply.expect_problem(401, "unauthorized");
             assert_eq!(reply.header("www-authenticate"), Some("Bearer"), "{case}");
         }
@@ -434,12 +573,14 @@ async fn bad_tokens_are_401() {
 
 /// Unpadded URL-safe base64, enough to hand-make an `alg: none` token.
 fn jsonwebtoken_free_base64(text: &str) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let bytes = text.as_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
         let chars = chunk.len() + 1;
         for i in 0..chars {
             out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
@@ -458,10 +599,22 @@ async fn every_error_is_problem_json() {
     let requests = vec![
         server.get("/v1/tickets/x"),
         server.get(&format!("/v1/tickets/{id}")),
-        server.post("/v1/tickets").bearer_auth(&tokens.admin).json(&open_body()),
-        server.post("/v1/tickets").bearer_auth(&tokens.agent).json(&json!([])),
-        server.post("/v1/tickets").bearer_auth(&tokens.agent).json(&json!(null)),
-        server.put("/v1/orgs/BAD ORG/policy").bearer_auth(&tokens.admin).json(&json!({})),
+        server
+            .post("/v1/tickets")
+            .bearer_auth(&tokens.admin)
+            .json(&open_body()),
+        server
+            .post("/v1/tickets")
+            .bearer_auth(&tokens.agent)
+            .json(&json!([])),
+        server
+            .post("/v1/tickets")
+            .bearer_auth(&tokens.agent)
+            .json(&json!(null)),
+        server
+            .put("/v1/orgs/BAD ORG/policy")
+            .bearer_auth(&tokens.admin)
+            .json(&json!({})),
         server
             .put(&format!("/v1/orgs/{ORG}/policy"))
             .bearer_auth(&tokens.admin)
@@ -470,17 +623,27 @@ async fn every_error_is_problem_json() {
             .put(&format!("/v1/orgs/{ORG}/policy"))
             .bearer_auth(&tokens.admin)
             .json(&json!({"required_fields": ["shoe_size"]})),
-        server.get("/v1/events?limit=0").bearer_auth(&tokens.platform_auditor),
+        server
+            .get("/v1/events?limit=0")
+            .bearer_auth(&tokens.platform_auditor),
         server
             .get(&format!("/v1/tickets/{id}/history?as_of=yesterday"))
             .bearer_auth(&tokens.auditor),
-        server.get(&format!("/v1/tickets/{id}")).bearer_auth(&tokens.analyst),
+        server
+            .get(&format!("/v1/tickets/{id}"))
+            .bearer_auth(&tokens.analyst),
         server.post("/healthz"),
     ];
     for request in requests {
         let reply = request.reply().await;
         assert!(reply.status >= 400, "{}", reply.text());
         let body: Value = reply.assert_problem_shape();
-        assert_eq!(body["type"], format!("https://docket.dev/problems/{}", body["code"].as_str().unwrap_or("")));
+        assert_eq!(
+            body["type"],
+            format!(
+                "https://docket.dev/problems/{}",
+                body["code"].as_str().unwrap_or("")
+            )
+        );
     }
 }

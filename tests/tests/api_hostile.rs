@@ -26,9 +26,19 @@ struct Case {
 }
 
 impl Case {
-    fn json(name: &str, path: &str, body: impl Into<Vec<u8>>, status: u16, code: Option<&'static str>) -> Case {
+    fn json(
+        name: &str,
+        path: &str,
+        body: impl Into<Vec<u8>>,
+        status: u16,
+        code: Option<&'static str>,
+    ) -> Case {
         // Policies are PUT; every other body goes with a POST.
-        let method = if path.ends_with("/policy") { Method::PUT } else { Method::POST };
+        let method = if path.ends_with("/policy") {
+            Method::PUT
+        } else {
+            Method::POST
+        };
         Case {
             name: name.to_owned(),
             method,
@@ -53,7 +63,11 @@ impl Case {
 
     async fn send(&self, server: &Server, token: &str) -> Reply {
         let mut request = server.request(self.method.clone(), &self.path);
-        if !self.headers.iter().any(|(name, _)| *name == "authorization") {
+        if !self
+            .headers
+            .iter()
+            .any(|(name, _)| *name == "authorization")
+        {
             request = request.bearer_auth(token);
         }
         for (name, value) in &self.headers {
@@ -68,7 +82,11 @@ impl Case {
                 let status = response.status().as_u16();
                 let headers = response.headers().clone();
                 let body = response.bytes().await.expect("read the answer's body");
-                Reply { status, headers, body: body.to_vec() }
+                Reply {
+                    status,
+                    headers,
+                    body: body.to_vec(),
+                }
             }
             Err(error) => panic!("{}: no answer: {error:?}", self.name),
         }
@@ -198,8 +216,16 @@ fn cases(ticket: &str, with_order: &str) -> Vec<Case> {
             .with_header("authorization", b"Bearer \xc3\xa9".to_vec()),
     ];
     for (name, path, header) in [
-        ("a negative min position", format!("/v1/tickets/{ticket}"), "-1"),
-        ("a min position past u64", format!("/v1/tickets/{ticket}"), "18446744073709551616"),
+        (
+            "a negative min position",
+            format!("/v1/tickets/{ticket}"),
+            "-1",
+        ),
+        (
+            "a min position past u64",
+            format!("/v1/tickets/{ticket}"),
+            "18446744073709551616",
+        ),
     ] {
         let mut case = Case::json(name, &path, "", 400, Some("invalid_min_position"))
             .with_header("x-min-position", header)
@@ -209,15 +235,60 @@ fn cases(ticket: &str, with_order: &str) -> Vec<Case> {
         cases.push(case);
     }
     for (name, path, status, code) in [
-        ("an unknown query parameter", format!("/v1/tickets/{ticket}?debug=1"), 400, Some("invalid_query")),
-        ("an undecodable path", "/v1/tickets/%FF".to_owned(), 404, Some("not_found")),
-        ("an undecodable org", "/v1/orgs/%FF%FE/policy".to_owned(), 404, Some("not_found")),
-        ("a min position in words", format!("/v1/tickets/{ticket}?min_position=soon"), 400, None),
-        ("a history as_of in words", format!("/v1/tickets/{ticket}/history?as_of=soon"), 422, None),
-        ("an event feed after of -1", "/v1/events?after=-1".to_owned(), 400, None),
-        ("a NUL in the path", "/v1/tickets/%00".to_owned(), 404, Some("not_found")),
-        ("an encoded slash", format!("/v1/tickets/{ticket}%2Fcomments"), 404, Some("not_found")),
-        ("a 4 KiB id", format!("/v1/tickets/{}", "9".repeat(4096)), 404, Some("not_found")),
+        (
+            "an unknown query parameter",
+            format!("/v1/tickets/{ticket}?debug=1"),
+            400,
+            Some("invalid_query"),
+        ),
+        (
+            "an undecodable path",
+            "/v1/tickets/%FF".to_owned(),
+            404,
+            Some("not_found"),
+        ),
+        (
+            "an undecodable org",
+            "/v1/orgs/%FF%FE/policy".to_owned(),
+            404,
+            Some("not_found"),
+        ),
+        (
+            "a min position in words",
+            format!("/v1/tickets/{ticket}?min_position=soon"),
+            400,
+            None,
+        ),
+        (
+            "a history as_of in words",
+            format!("/v1/tickets/{ticket}/history?as_of=soon"),
+            422,
+            None,
+        ),
+        (
+            "an event feed after of -1",
+            "/v1/events?after=-1".to_owned(),
+            400,
+            None,
+        ),
+        (
+            "a NUL in the path",
+            "/v1/tickets/%00".to_owned(),
+            404,
+            Some("not_found"),
+        ),
+        (
+            "an encoded slash",
+            format!("/v1/tickets/{ticket}%2Fcomments"),
+            404,
+            Some("not_found"),
+        ),
+        (
+            "a 4 KiB id",
+            format!("/v1/tickets/{}", "9".repeat(4096)),
+            404,
+            Some("not_found"),
+        ),
     ] {
         let mut case = Case::json(name, &path, "", status, code).without_header("content-type");
         case.method = Method::GET;
@@ -259,13 +330,22 @@ async fn hundreds_of_hostile_requests_change_nothing() {
             sent += 1;
         }
     }
-    assert_eq!(server.feed().await, head, "no hostile request appended anything");
+    assert_eq!(
+        server.feed().await,
+        head,
+        "no hostile request appended anything"
+    );
 
     // And the server still serves.
     server.get("/healthz").reply().await.expect_status(200);
     let answer = server.open_ok(&tokens.customer, &open_body()).await;
     server
-        .command(&tokens.agent, &id_of(&answer), "comments", &json!({"body": "still here"}))
+        .command(
+            &tokens.agent,
+            &id_of(&answer),
+            "comments",
+            &json!({"body": "still here"}),
+        )
         .await
         .expect_status(200);
     assert_eq!(server.feed().await.len(), head.len() + 2);
@@ -282,7 +362,12 @@ async fn limits_are_inclusive_and_counted_in_characters() {
     let view = server.ticket(&tokens.agent, &id).await.expect_status(200);
     assert_eq!(view["subject"], body["subject"], "kept as written");
     server
-        .command(&tokens.agent, &id, "comments", &json!({"body": "ü".repeat(20_000)}))
+        .command(
+            &tokens.agent,
+            &id,
+            "comments",
+            &json!({"body": "ü".repeat(20_000)}),
+        )
         .await
         .expect_status(200);
 

@@ -39,9 +39,23 @@ async fn a_retried_open_answers_the_first_answer_and_opens_one_ticket() {
     let server = Server::start().await;
     let tokens = Tokens::for_org(ORG);
     let before = server.feed().await.len();
-    let first = keyed(&server, &tokens.customer, "/v1/tickets", "open-1", &open_body()).await;
+    let first = keyed(
+        &server,
+        &tokens.customer,
+        "/v1/tickets",
+        "open-1",
+        &open_body(),
+    )
+    .await;
     first.expect_status(201);
-    let again = keyed(&server, &tokens.customer, "/v1/tickets", "open-1", &open_body()).await;
+    let again = keyed(
+        &server,
+        &tokens.customer,
+        "/v1/tickets",
+        "open-1",
+        &open_body(),
+    )
+    .await;
     assert_same_answer(&first, &again);
     let feed = server.feed().await;
     assert_eq!(feed.len(), before + 1, "one set of events");
@@ -54,8 +68,18 @@ async fn a_retried_open_answers_the_first_answer_and_opens_one_ticket() {
         .await
         .expect_problem(422, "idempotency_key_reused");
     // Keys belong to a `sub`: another user's key of the same text is new.
-    let second = keyed(&server, &tokens.agent, "/v1/tickets", "open-1", &open_body()).await;
-    assert_ne!(second.expect_status(201)["ticket_id"], first.json()["ticket_id"]);
+    let second = keyed(
+        &server,
+        &tokens.agent,
+        "/v1/tickets",
+        "open-1",
+        &open_body(),
+    )
+    .await;
+    assert_ne!(
+        second.expect_status(201)["ticket_id"],
+        first.json()["ticket_id"]
+    );
     assert_eq!(server.feed().await.len(), before + 2);
 }
 
@@ -63,7 +87,11 @@ async fn a_retried_open_answers_the_first_answer_and_opens_one_ticket() {
 async fn retried_ticket_commands_append_once() {
     let server = Server::start().await;
     let tokens = Tokens::for_org(ORG);
-    let id = id_of(&server.open_ok(&tokens.customer, &open_body_with_order(1_000, "EUR")).await);
+    let id = id_of(
+        &server
+            .open_ok(&tokens.customer, &open_body_with_order(1_000, "EUR"))
+            .await,
+    );
     let refunds = format!("/v1/tickets/{id}/refunds");
     let refund = json!({"amount_minor": 300, "currency": "EUR", "reason": "late"});
     let first = keyed(&server, &tokens.agent, &refunds, "refund-1", &refund).await;
@@ -83,17 +111,37 @@ async fn retried_ticket_commands_append_once() {
 
     // The key names the request: another path or body is a reuse.
     let comments = format!("/v1/tickets/{id}/comments");
-    keyed(&server, &tokens.agent, &comments, "refund-1", &json!({"body": "x"}))
-        .await
-        .expect_problem(422, "idempotency_key_reused");
+    keyed(
+        &server,
+        &tokens.agent,
+        &comments,
+        "refund-1",
+        &json!({"body": "x"}),
+    )
+    .await
+    .expect_problem(422, "idempotency_key_reused");
     let more = json!({"amount_minor": 301, "currency": "EUR", "reason": "late"});
     keyed(&server, &tokens.agent, &refunds, "refund-1", &more)
         .await
         .expect_problem(422, "idempotency_key_reused");
 
     // Comments and closes replay too.
-    let first = keyed(&server, &tokens.customer, &comments, "c-1", &json!({"body": "thanks"})).await;
-    let again = keyed(&server, &tokens.customer, &comments, "c-1", &json!({"body": "thanks"})).await;
+    let first = keyed(
+        &server,
+        &tokens.customer,
+        &comments,
+        "c-1",
+        &json!({"body": "thanks"}),
+    )
+    .await;
+    let again = keyed(
+        &server,
+        &tokens.customer,
+        &comments,
+        "c-1",
+        &json!({"body": "thanks"}),
+    )
+    .await;
     assert_same_answer(&first, &again);
     let close = format!("/v1/tickets/{id}/close");
     let body = json!({"resolution": "resolved"});
@@ -118,7 +166,12 @@ async fn a_retried_follow_up_links_once() {
     let tokens = Tokens::for_org(ORG);
     let parent = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
     server
-        .command(&tokens.agent, &parent, "close", &json!({"resolution": "resolved"}))
+        .command(
+            &tokens.agent,
+            &parent,
+            "close",
+            &json!({"resolution": "resolved"}),
+        )
         .await
         .expect_status(200);
     let path = format!("/v1/tickets/{parent}/follow-ups");
@@ -133,7 +186,10 @@ async fn a_retried_follow_up_links_once() {
         .filter(|e| e["type"] == "follow_up_opened")
         .count();
     assert_eq!(links, 1);
-    let view = server.ticket(&tokens.agent, &parent).await.expect_status(200);
+    let view = server
+        .ticket(&tokens.agent, &parent)
+        .await
+        .expect_status(200);
     assert_eq!(view["follow_ups"], json!([first.json()["ticket_id"]]));
 }
 
@@ -231,7 +287,11 @@ async fn concurrent_commands_with_if_match_conflict_cleanly() {
 async fn concurrent_refunds_never_exceed_the_order() {
     let server = Server::start().await;
     let tokens = Tokens::for_org(ORG);
-    let id = id_of(&server.open_ok(&tokens.customer, &open_body_with_order(1_000, "EUR")).await);
+    let id = id_of(
+        &server
+            .open_ok(&tokens.customer, &open_body_with_order(1_000, "EUR"))
+            .await,
+    );
     let refund = json!({"amount_minor": 100, "currency": "EUR", "reason": "split"});
     let replies = join_all(
         (0..CONCURRENT_COMMANDS).map(|_| server.command(&tokens.agent, &id, "refunds", &refund)),
@@ -246,7 +306,10 @@ async fn concurrent_refunds_never_exceed_the_order() {
         }
     }
     let expected: BTreeSet<u64> = (1..=10).map(|n| n * 100).collect();
-    assert_eq!(totals, expected, "ten refunds, each answering its running total");
+    assert_eq!(
+        totals, expected,
+        "ten refunds, each answering its running total"
+    );
     let view = server.ticket(&tokens.agent, &id).await.expect_status(200);
     assert_eq!(view["refunded_minor"], 1_000);
     let events = server.history_events(&id).await;

@@ -7,8 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use docket_tests::harness::{
-    docketd_command, free_port, id_of, open_body, open_body_with_order, token, wait_exit,
-    Options, ReplyExt, Server, Tokens, ORG, OTHER_ORG,
+    docketd_command, free_port, id_of, open_body, open_body_with_order, token, wait_exit, Options,
+    ReplyExt, Server, Tokens, ORG, OTHER_ORG,
 };
 use serde_json::{json, Value};
 
@@ -21,7 +21,13 @@ async fn snapshot(server: &Server, ids: &[String]) -> Vec<Value> {
     let theirs = Tokens::for_org(OTHER_ORG);
     let mut seen = Vec::new();
     for id in ids {
-        for token in [&ours.customer, &ours.auditor, &theirs.agent, &ours.admin, &ours.support] {
+        for token in [
+            &ours.customer,
+            &ours.auditor,
+            &theirs.agent,
+            &ours.admin,
+            &ours.support,
+        ] {
             let view = server.ticket(token, id).await;
             seen.push(json!([view.status, view.header("etag"), view.json()]));
             let history = server.history(token, id).await;
@@ -36,27 +42,56 @@ async fn snapshot(server: &Server, ids: &[String]) -> Vec<Value> {
 async fn a_restart_shows_everything_as_before() {
     let server = Server::start().await;
     let tokens = Tokens::for_org(ORG);
-    server.set_clock("2034-04-01T10:00:00Z").await.expect_status(200);
-    server.set_policy(ORG, &json!({"intake_window_days": 20})).await;
+    server
+        .set_clock("2034-04-01T10:00:00Z")
+        .await
+        .expect_status(200);
+    server
+        .set_policy(ORG, &json!({"intake_window_days": 20}))
+        .await;
 
     let mut ids = Vec::new();
     let plain = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
     server
-        .command(&tokens.agent, &plain, "comments", &json!({"body": "inside", "visibility": "internal"}))
+        .command(
+            &tokens.agent,
+            &plain,
+            "comments",
+            &json!({"body": "inside", "visibility": "internal"}),
+        )
         .await
         .expect_status(200);
     server
-        .command(&tokens.agent, &plain, "escalations", &json!({"reason": "other"}))
+        .command(
+            &tokens.agent,
+            &plain,
+            "escalations",
+            &json!({"reason": "other"}),
+        )
         .await
         .expect_status(200);
     ids.push(plain);
-    let refunded = id_of(&server.open_ok(&tokens.agent, &open_body_with_order(700, "EUR")).await);
+    let refunded = id_of(
+        &server
+            .open_ok(&tokens.agent, &open_body_with_order(700, "EUR"))
+            .await,
+    );
     server
-        .command(&tokens.agent, &refunded, "refunds", &json!({"amount_minor": 200, "currency": "EUR", "reason": "r"}))
+        .command(
+            &tokens.agent,
+            &refunded,
+            "refunds",
+            &json!({"amount_minor": 200, "currency": "EUR", "reason": "r"}),
+        )
         .await
         .expect_status(200);
     server
-        .command(&tokens.agent, &refunded, "close", &json!({"resolution": "resolved"}))
+        .command(
+            &tokens.agent,
+            &refunded,
+            "close",
+            &json!({"resolution": "resolved"}),
+        )
         .await
         .expect_status(200);
     let keyed = server
@@ -81,7 +116,10 @@ async fn a_restart_shows_everything_as_before() {
     let (status, server) = server.restart().await;
     assert_eq!(status.code(), Some(0), "SIGTERM exits 0");
     let after = snapshot(&server, &ids).await;
-    assert_eq!(after, before, "every view and history is as before the restart");
+    assert_eq!(
+        after, before,
+        "every view and history is as before the restart"
+    );
 
     // The idempotency record survived with the events.
     let again = server
@@ -93,15 +131,28 @@ async fn a_restart_shows_everything_as_before() {
         .await;
     assert_eq!(again.status, keyed.status);
     assert_eq!(again.json(), keyed.json());
-    assert_eq!(json!(server.feed().await), *before.last().expect("the feed"));
+    assert_eq!(
+        json!(server.feed().await),
+        *before.last().expect("the feed")
+    );
 
     // The policy and the clock's rule still hold; numbers are not reused.
-    server.set_clock("2034-04-02T10:00:00Z").await.expect_status(200);
+    server
+        .set_clock("2034-04-02T10:00:00Z")
+        .await
+        .expect_status(200);
     let mut dated = open_body();
     dated["incident_date"] = json!("2034-03-14");
     let fresh = server.open_ok(&tokens.customer, &dated).await;
-    assert!(!numbers.contains(&fresh["number"]), "{} reused", fresh["number"]);
-    let view = server.ticket(&tokens.auditor, &id_of(&fresh)).await.expect_status(200);
+    assert!(
+        !numbers.contains(&fresh["number"]),
+        "{} reused",
+        fresh["number"]
+    );
+    let view = server
+        .ticket(&tokens.auditor, &id_of(&fresh))
+        .await
+        .expect_status(200);
     assert_eq!(view["opened_at"], "2034-04-02T10:00:00Z");
 }
 
@@ -132,7 +183,10 @@ async fn a_folder_in_use_is_refused() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(said.contains("in use"), "no clear message: {said}");
-    assert!(said.contains(&server.data_dir().display().to_string()), "{said}");
+    assert!(
+        said.contains(&server.data_dir().display().to_string()),
+        "{said}"
+    );
 
     // The first server is unharmed.
     let tokens = Tokens::for_org(ORG);
@@ -148,15 +202,25 @@ async fn without_a_secret_the_server_makes_one_that_token_signs_with() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600, "the secret is private");
-    assert!(server.log().contains("jwt-secret"), "the log says where: {}", server.log());
+    assert!(
+        server.log().contains("jwt-secret"),
+        "the log says where: {}",
+        server.log()
+    );
 
     let printed = docketd_command()
-        .args(["token", "--sub", "ops", "--org", ORG, "--role", "agent", "--ttl", "10m"])
+        .args([
+            "token", "--sub", "ops", "--org", ORG, "--role", "agent", "--ttl", "10m",
+        ])
         .arg("--data-dir")
         .arg(server.data_dir())
         .output()
         .expect("run docketd token");
-    assert!(printed.status.success(), "{}", String::from_utf8_lossy(&printed.stderr));
+    assert!(
+        printed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&printed.stderr)
+    );
     let signed = String::from_utf8(printed.stdout).expect("a token is ASCII");
     let signed = signed.trim();
     let answer = server.open_ok(signed, &open_body()).await;
@@ -166,7 +230,10 @@ async fn without_a_secret_the_server_makes_one_that_token_signs_with() {
         .reply()
         .await
         .expect_status(200);
-    assert_eq!(events["events"][0]["actor"], json!({"sub": "ops", "role": "agent"}));
+    assert_eq!(
+        events["events"][0]["actor"],
+        json!({"sub": "ops", "role": "agent"})
+    );
     // The harness's secret is not the server's.
     server
         .open(&token("agent", ORG), &open_body())

@@ -12,7 +12,12 @@ async fn min_position_reads_your_own_writes() {
     let id = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
     for i in 0..5 {
         let answer = server
-            .command(&tokens.agent, &id, "comments", &json!({"body": format!("answer {i}")}))
+            .command(
+                &tokens.agent,
+                &id,
+                "comments",
+                &json!({"body": format!("answer {i}")}),
+            )
             .await
             .expect_status(200);
         let position = answer["position"].as_u64().expect("position");
@@ -72,7 +77,9 @@ async fn a_position_never_reached_answers_projection_lagging() {
 async fn the_event_feed_pages_through_the_whole_log() {
     let server = Server::start().await;
     let tokens = Tokens::for_org(ORG);
-    server.set_policy(ORG, &json!({"intake_window_days": 30})).await;
+    server
+        .set_policy(ORG, &json!({"intake_window_days": 30}))
+        .await;
     let mut ids = Vec::new();
     for _ in 0..3 {
         let id = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
@@ -90,9 +97,16 @@ async fn the_event_feed_pages_through_the_whole_log() {
         .expect_status(200);
     let events = all["events"].as_array().expect("events").clone();
     assert_eq!(events.len(), 7, "the policy event and six ticket events");
-    assert_eq!(events[0]["type"], "policy_set", "policy events are in the feed");
+    assert_eq!(
+        events[0]["type"], "policy_set",
+        "policy events are in the feed"
+    );
     for (index, event) in events.iter().enumerate() {
-        assert_eq!(event["position"], index as u64 + 1, "gapless, in position order");
+        assert_eq!(
+            event["position"],
+            index as u64 + 1,
+            "gapless, in position order"
+        );
         assert!(event["stream"].is_string(), "{event}");
         for member in ["version", "event_id", "type", "at", "actor", "data", "hash"] {
             assert!(!event[member].is_null(), "{member} of {event}");
@@ -108,7 +122,10 @@ async fn the_event_feed_pages_through_the_whole_log() {
     let page = page["events"].as_array().expect("events");
     let positions: Vec<&Value> = page.iter().map(|e| &e["position"]).collect();
     assert_eq!(positions, [&json!(3), &json!(4), &json!(5)]);
-    assert_eq!(page[0], events[2], "the feed shows the same event the same way");
+    assert_eq!(
+        page[0], events[2],
+        "the feed shows the same event the same way"
+    );
     // A ticket's history events are the feed's, without `stream`.
     let history = server.history_events(&ids[0]).await;
     let mut in_feed = events[1].clone();
@@ -134,7 +151,11 @@ async fn ops_endpoints_need_no_token() {
     let server = Server::start().await;
     let tokens = Tokens::for_org(ORG);
     server.open_ok(&tokens.customer, &open_body()).await;
-    server.get("/v1/tickets/x").reply().await.expect_problem(401, "unauthorized");
+    server
+        .get("/v1/tickets/x")
+        .reply()
+        .await
+        .expect_problem(401, "unauthorized");
 
     let health = server.get("/healthz").reply().await;
     health.expect_status(200);
@@ -144,7 +165,10 @@ async fn ops_endpoints_need_no_token() {
     let metrics = server.get("/metrics").reply().await;
     assert_eq!(metrics.status, 200);
     assert!(
-        metrics.header("content-type").unwrap_or("").starts_with("text/plain"),
+        metrics
+            .header("content-type")
+            .unwrap_or("")
+            .starts_with("text/plain"),
         "{:?}",
         metrics.header("content-type")
     );
@@ -154,11 +178,19 @@ async fn ops_endpoints_need_no_token() {
             && line.contains("route=\"/v1/tickets\"")
             && line.contains("status=\"201\"")
     });
-    assert!(counted, "no docket_http_requests_total for the open in:\n{text}");
-    assert!(text.contains("# TYPE docket_http_requests_total counter"), "{text}");
+    assert!(
+        counted,
+        "no docket_http_requests_total for the open in:\n{text}"
+    );
+    assert!(
+        text.contains("# TYPE docket_http_requests_total counter"),
+        "{text}"
+    );
 
     let openapi = server.get("/openapi.json").reply().await.expect_status(200);
-    assert!(openapi["openapi"].as_str().is_some_and(|v| v.starts_with('3')));
+    assert!(openapi["openapi"]
+        .as_str()
+        .is_some_and(|v| v.starts_with('3')));
     let paths = openapi["paths"].as_object().expect("paths");
     for (path, method) in [
         ("/v1/tickets", "post"),

@@ -81,7 +81,10 @@ fn every_event_is_applied_exactly_once_across_sigkills() {
     assert!(lines.iter().any(|l| l.starts_with("DONE")), "{lines:?}");
     let recovered = std::fs::read_to_string(&recovered).expect("recovered dump");
     let rebuilt = std::fs::read_to_string(&rebuilt).expect("rebuilt dump");
-    assert!(recovered.contains("\ncheckpoint position="), "no checkpoint in the dump");
+    assert!(
+        recovered.contains("\ncheckpoint position="),
+        "no checkpoint in the dump"
+    );
     if recovered != rebuilt {
         let first = recovered
             .lines()
@@ -116,7 +119,7 @@ async fn grow_log(log_dir: &Path, round: u64, seed: u64) -> u64 {
     spec.lanes = 16;
     spec.start_unix_nanos += i64::try_from(round).expect("small") * 3 * 86_400 * 1_000_000_000;
     spec.first_sequence = round * 1_000_000;
-    spec.policies = round % 4 == 0;
+    spec.policies = round.is_multiple_of(4);
     write_log(&store, &spec, |_| {}).await.expect("write log");
     let head = store.head().position;
     store.close().expect("close store");
@@ -136,7 +139,12 @@ struct Kill {
 
 /// Runs the projector (SIGKILLing it as `kill` says, if given); returns its
 /// complete output lines.
-fn run_projector(log_dir: &Path, views_dir: &Path, extra: &[&str], kill: Option<Kill>) -> Vec<String> {
+fn run_projector(
+    log_dir: &Path,
+    views_dir: &Path,
+    extra: &[&str],
+    kill: Option<Kill>,
+) -> Vec<String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_projector"))
         .arg(log_dir)
         .arg(views_dir)
@@ -155,7 +163,10 @@ fn run_projector(log_dir: &Path, views_dir: &Path, extra: &[&str], kill: Option<
             match reader.read_until(b'\n', &mut line) {
                 Ok(0) | Err(_) => break,
                 Ok(_) if line.ends_with(b"\n") => {
-                    if tx.send(String::from_utf8_lossy(&line).into_owned()).is_err() {
+                    if tx
+                        .send(String::from_utf8_lossy(&line).into_owned())
+                        .is_err()
+                    {
                         break;
                     }
                 }
@@ -180,7 +191,8 @@ fn run_projector(log_dir: &Path, views_dir: &Path, extra: &[&str], kill: Option<
         let opened = line.starts_with("OPEN ");
         lines.push(line);
         if let Some(kill) = kill {
-            if (opened && kill.after_commits == 0) || (commits > 0 && commits == kill.after_commits) {
+            if (opened && kill.after_commits == 0) || (commits > 0 && commits == kill.after_commits)
+            {
                 std::thread::sleep(kill.delay);
                 let _ = child.kill(); // SIGKILL; it may have finished already
                 break;

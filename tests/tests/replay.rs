@@ -789,7 +789,11 @@ fn replay_binary() -> &'static Path {
         // `scripts/test.sh` builds every binary first and says so: a nested
         // `cargo build` would wait on the build lock the outer `cargo test` holds.
         if std::env::var_os("DOCKET_TEST_PREBUILT").is_some() {
-            assert!(binary.exists(), "DOCKET_TEST_PREBUILT is set but {} is missing", binary.display());
+            assert!(
+                binary.exists(),
+                "DOCKET_TEST_PREBUILT is set but {} is missing",
+                binary.display()
+            );
             return binary;
         }
         let Some(cargo) = std::env::var_os("CARGO") else {

@@ -50,7 +50,10 @@ async fn main() {
         return;
     }
     machine();
-    println!("sled ceiling: {:.0} inserts/s (random 40-byte keys, 200-byte values, batches of 2000)", sled_ceiling(&args.dir));
+    println!(
+        "sled ceiling: {:.0} inserts/s (random 40-byte keys, 200-byte values, batches of 2000)",
+        sled_ceiling(&args.dir)
+    );
 
     let realistic = args.dir.join("realistic");
     ensure_log(&realistic, LogSpec::realistic(args.events, 42)).await;
@@ -80,7 +83,10 @@ fn machine() {
         })
         .unwrap_or_default();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("machine: nproc {nproc}, CPU {cpu}, load average {}", load.trim());
+    println!(
+        "machine: nproc {nproc}, CPU {cpu}, load average {}",
+        load.trim()
+    );
 }
 
 async fn ensure_log(dir: &Path, spec: LogSpec) {
@@ -88,7 +94,9 @@ async fn ensure_log(dir: &Path, spec: LogSpec) {
     let store = Store::open(&log_dir).expect("open the store");
     if store.head().position == 0 {
         let started = Instant::now();
-        let events = write_log(&store, &spec, |n| eprintln!("  written {n} events")).await.expect("write the log");
+        let events = write_log(&store, &spec, |n| eprintln!("  written {n} events"))
+            .await
+            .expect("write the log");
         let secs = started.elapsed().as_secs_f64();
         println!(
             "log {}: wrote {events} events ({} root tickets) in {secs:.1} s, {:.0} events/s",
@@ -97,7 +105,11 @@ async fn ensure_log(dir: &Path, spec: LogSpec) {
             events as f64 / secs
         );
     } else {
-        println!("log {}: reusing {} events", dir.display(), store.head().position);
+        println!(
+            "log {}: reusing {} events",
+            dir.display(),
+            store.head().position
+        );
     }
     store.close().expect("close the store");
 }
@@ -113,7 +125,11 @@ fn run_child(dir: &Path, commit_events: usize, label: &str) {
         .arg(commit_events.to_string())
         .output()
         .expect("run the rebuild");
-    assert!(output.status.success(), "rebuild failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "rebuild failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         println!("{label}: {line}");
     }
@@ -131,7 +147,11 @@ async fn rebuild(dir: &Path, commit_events: usize) {
     let mut subscription = store.subscribe(1);
     let mut read = 0u64;
     while read < head {
-        read += subscription.next_batch(4_096).await.expect("read the log").len() as u64;
+        read += subscription
+            .next_batch(4_096)
+            .await
+            .expect("read the log")
+            .len() as u64;
     }
     drop(subscription);
     let read_secs = started.elapsed().as_secs_f64();

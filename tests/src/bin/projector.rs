@@ -18,7 +18,9 @@ use docket_projections::{RunConfig, Views};
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let (Some(log_dir), Some(views_dir)) = (args.get(1), args.get(2)) else {
-        eprintln!("usage: projector LOG_DIR VIEWS_DIR [--rebuild] [--commit-events N] [--dump FILE]");
+        eprintln!(
+            "usage: projector LOG_DIR VIEWS_DIR [--rebuild] [--commit-events N] [--dump FILE]"
+        );
         return ExitCode::from(2);
     };
     let rebuild = args.iter().any(|a| a == "--rebuild");
@@ -33,7 +35,15 @@ async fn main() -> ExitCode {
             .and_then(|n| n.parse().ok())
             .unwrap_or(RunConfig::SERVING.commit_events_max),
     };
-    match run(log_dir.into(), views_dir.into(), rebuild, config, flag("--dump")).await {
+    match run(
+        log_dir.into(),
+        views_dir.into(),
+        rebuild,
+        config,
+        flag("--dump"),
+    )
+    .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(reason) => {
             emit(&format!("FAIL {reason}\n"));
@@ -55,11 +65,15 @@ async fn run(
     emit(&format!("OPEN {} {head}\n", views.applied_position()));
     let done = if rebuild {
         views
-            .rebuild_offline(&store, config, |position, _| emit(&format!("AT {position}\n")))
+            .rebuild_offline(&store, config, |position, _| {
+                emit(&format!("AT {position}\n"))
+            })
             .await
     } else {
         views
-            .catch_up(&store, head, config, |position| emit(&format!("AT {position}\n")))
+            .catch_up(&store, head, config, |position| {
+                emit(&format!("AT {position}\n"))
+            })
             .await
     }
     .map_err(|e| format!("project: {e}"))?;
