@@ -374,11 +374,24 @@ impl Server {
     /// the same options. The exit status of the first run comes along.
     pub async fn restart(mut self) -> (ExitStatus, Server) {
         let status = self.terminate().await;
+        (status, self.start_again().await)
+    }
+
+    /// SIGKILL (no shutdown at all), then start again on the same folder.
+    pub async fn crash_and_restart(mut self) -> Server {
+        if let Some(mut child) = self.child.take() {
+            child.kill().expect("SIGKILL docketd");
+            child.wait().expect("reap docketd");
+        }
+        self.start_again().await
+    }
+
+    async fn start_again(mut self) -> Server {
         let owned = self.owned_data_dir.take();
         let options = self.options.clone();
         let data_dir = self.data_dir.clone();
         drop(self);
-        (status, Server::launch(options, data_dir, owned).await)
+        Server::launch(options, data_dir, owned).await
     }
 }
 

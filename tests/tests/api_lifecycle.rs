@@ -157,6 +157,50 @@ async fn a_restart_shows_everything_as_before() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_commands_and_their_keys_survive_sigkill() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    let id = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
+    let comment = || {
+        server
+            .post(&format!("/v1/tickets/{id}/comments"))
+            .bearer_auth(&tokens.agent)
+            .header("idempotency-key", "before-the-crash")
+            .json(&json!({"body": "acknowledged"}))
+    };
+    let first = comment().reply().await;
+    let answer = first.expect_status(200);
+    let feed = server.feed().await;
+
+    let server = server.crash_and_restart().await;
+    assert_eq!(
+        server.feed().await,
+        feed,
+        "every acknowledged event survived"
+    );
+    let retry = server
+        .post(&format!("/v1/tickets/{id}/comments"))
+        .bearer_auth(&tokens.agent)
+        .header("idempotency-key", "before-the-crash")
+        .json(&json!({"body": "acknowledged"}))
+        .reply()
+        .await;
+    assert_eq!(
+        retry.expect_status(200),
+        answer,
+        "the first answer, same position"
+    );
+    assert_eq!(
+        server.history_events(&id).await.len(),
+        2,
+        "nothing appended twice"
+    );
+    let view = server.ticket(&tokens.agent, &id).await.expect_status(200);
+    assert_eq!(view["version"], 2);
+    assert_eq!(view["status"], "waiting");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_folder_in_use_is_refused() {
     let server = Server::start().await;
     let mut second = docketd_command()
