@@ -6,6 +6,13 @@ use clap::Parser;
 use docket_api::auth::{load_secret, Claims, Keys};
 use docket_api::config::{Cli, Command, TokenArgs};
 
+// glibc's malloc was 15% of docketd's CPU under load (malloc_consolidate,
+// unlink_chunk; sled clones a leaf node per insert) and kept freed memory
+// in per-thread arenas; mimalloc's per-thread free lists cost less on both
+// counts (docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {

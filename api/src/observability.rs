@@ -59,6 +59,20 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// What the event store's writer reports per group commit, as histograms:
+/// requests per commit, the flush + `fdatasync` time, and the whole commit.
+/// Handles are taken once: the writer thread records without a lookup.
+pub fn commit_histograms() -> docket_eventstore::CommitObserver {
+    let batch_size = metrics::histogram!("docket_append_batch_size");
+    let flush = metrics::histogram!("docket_append_flush_duration_seconds");
+    let commit = metrics::histogram!("docket_append_commit_duration_seconds");
+    Box::new(move |report| {
+        batch_size.record(report.appends as f64);
+        flush.record(report.flush.as_secs_f64());
+        commit.record(report.total.as_secs_f64());
+    })
+}
+
 /// Counts and times every request by route template and status.
 pub async fn record_request(request: Request, next: Next) -> Response {
     let started = Instant::now();

@@ -2,8 +2,6 @@
 //! read models, run the projections in-process, serve, and on SIGTERM stop
 //! taking requests, finish those in flight, flush and exit.
 
-use std::sync::Arc;
-
 use docket_eventstore::Store;
 use tokio::net::TcpListener;
 
@@ -55,6 +53,8 @@ pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), StartErro
         SecretSource::Environment => tracing::info!("using the JWT secret from DOCKET_JWT_SECRET"),
     }
     let store = Store::open(&data_dir.log_dir())?;
+    let metrics = crate::observability::metrics_handle();
+    store.observe_commits(crate::observability::commit_histograms());
     let clock = if server.test_clock {
         tracing::warn!("running on the TEST CLOCK: POST /v1/admin/clock moves time");
         ServerClock::test_starting_now()
@@ -62,13 +62,13 @@ pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), StartErro
         ServerClock::real()
     };
     let views = crate::views::Views::start(&data_dir, store.clone(), clock.clone())?;
-    let state = AppState {
+    let state = AppState::new(crate::Shared {
         keys: Keys::new(&secret),
         commands: Commands::new(store.clone(), clock),
         views: views.clone(),
-        metrics: crate::observability::metrics_handle(),
-        data_dir: Arc::new(data_dir),
-    };
+        metrics,
+        data_dir,
+    });
     let app = crate::routes::router(state.clone(), server.request_timeout());
     let listener = TcpListener::bind(server.listen)
         .await

@@ -102,7 +102,7 @@ pub enum ClockState {
     Met {
         #[serde(with = "instant")]
         at: OffsetDateTime,
-        #[serde(with = "instant_option")]
+        #[serde(with = "crate::types::instant::option")]
         due_at: Option<OffsetDateTime>,
     },
     /// Passed `due_at` unanswered. Final. `ended_at` is when it was answered
@@ -110,7 +110,7 @@ pub enum ClockState {
     Breached {
         #[serde(with = "instant")]
         due_at: OffsetDateTime,
-        #[serde(with = "instant_option")]
+        #[serde(with = "crate::types::instant::option")]
         ended_at: Option<OffsetDateTime>,
     },
     /// The ticket closed before a response clock was answered or breached.
@@ -140,7 +140,7 @@ pub struct ClockView {
     pub started_at: OffsetDateTime,
     pub status: ClockStatus,
     /// Running clocks, and breached ones still unanswered; `None` otherwise.
-    #[serde(with = "instant_option")]
+    #[serde(with = "crate::types::instant::option")]
     pub due_at: Option<OffsetDateTime>,
     pub breached: bool,
     /// Business seconds left (rounded down): negative once breached and
@@ -531,36 +531,6 @@ impl Clock {
 
     fn left_nanos(&self, used_nanos: i128) -> i128 {
         self.budget_nanos() - used_nanos
-    }
-}
-
-/// `Option<OffsetDateTime>` as `types::instant` does it.
-mod instant_option {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use time::OffsetDateTime;
-
-    pub fn serialize<S: Serializer>(
-        at: &Option<OffsetDateTime>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        struct Wrapped<'a>(&'a OffsetDateTime);
-        impl Serialize for Wrapped<'_> {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                crate::types::instant::serialize(self.0, serializer)
-            }
-        }
-        match at {
-            Some(at) => serializer.serialize_some(&Wrapped(at)),
-            None => serializer.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<OffsetDateTime>, D::Error> {
-        #[derive(Deserialize)]
-        struct Wrapped(#[serde(with = "crate::types::instant")] OffsetDateTime);
-        Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|Wrapped(at)| at))
     }
 }
 

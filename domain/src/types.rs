@@ -393,6 +393,36 @@ pub mod instant {
             OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos)).map_err(D::Error::custom)
         }
     }
+
+    /// `Option<OffsetDateTime>`, each instant as above.
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+        use time::OffsetDateTime;
+
+        pub fn serialize<S: Serializer>(
+            at: &Option<OffsetDateTime>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            struct Wrapped<'a>(&'a OffsetDateTime);
+            impl Serialize for Wrapped<'_> {
+                fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                    super::serialize(self.0, serializer)
+                }
+            }
+            match at {
+                Some(at) => serializer.serialize_some(&Wrapped(at)),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<OffsetDateTime>, D::Error> {
+            #[derive(Deserialize)]
+            struct Wrapped(#[serde(with = "super")] OffsetDateTime);
+            Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|Wrapped(at)| at))
+        }
+    }
 }
 
 /// Persisted calendar dates: (year, ordinal day) in postcard, `YYYY-MM-DD` in JSON.

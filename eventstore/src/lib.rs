@@ -76,7 +76,7 @@ mod writer;
 use std::time::Duration;
 
 pub use error::{FaultReason, StoreError};
-pub use store::{Store, WriterStats};
+pub use store::{CommitObserver, CommitReport, Store, WriterStats};
 pub use subscription::Subscription;
 pub use types::{
     AppendOutcome, AppendRequest, EnvelopeActor, ExpectedVersion, Head, IdempotencyRecord,

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -53,6 +53,24 @@ pub struct WriterStats {
     pub sync_nanos: u64,
 }
 
+/// One group commit, as the writer saw it: for latency and batch-size
+/// histograms (the store itself keeps only totals, in `WriterStats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitReport {
+    /// Append requests in the commit (duplicates and rejections excluded).
+    pub appends: u64,
+    pub events: u64,
+    /// sled's `flush()` and the `fdatasync` after it: the device part.
+    pub flush: Duration,
+    /// From the start of the commit to durability (checks, encoding,
+    /// sled's `apply_batch`, flush and sync).
+    pub total: Duration,
+}
+
+/// Called by the writer thread after each durable commit, before the
+/// callers are answered: it must be quick and must not block.
+pub type CommitObserver = Box<dyn Fn(&CommitReport) + Send + Sync>;
+
 /// State shared by the handles and the writer thread.
 pub(crate) struct Shared {
     pub db: sled::Db,
@@ -69,6 +87,7 @@ pub(crate) struct Shared {
     pub apply_nanos: AtomicU64,
     pub flush_nanos: AtomicU64,
     pub sync_nanos: AtomicU64,
+    pub observer: OnceLock<CommitObserver>,
 }
 
 struct Inner {
@@ -117,6 +136,7 @@ impl Store {
             apply_nanos: AtomicU64::new(0),
             flush_nanos: AtomicU64::new(0),
             sync_nanos: AtomicU64::new(0),
+            observer: OnceLock::new(),
         });
         let (tx, rx) = mpsc::channel(APPEND_QUEUE_MAX);
         let (head_tx, head_rx) = watch::channel(head.position);
@@ -358,6 +378,12 @@ impl Store {
         .map_err(|panic| sled_panicked("verifying", panic))?
     }
 
+    /// Installs the function told about every later commit (metrics).
+    /// Only the first call installs one; it returns `false` after that.
+    pub fn observe_commits(&self, observer: CommitObserver) -> bool {
+        self.inner.shared.observer.set(observer).is_ok()
+    }
+
     /// What the writer has done since opening.
     pub fn stats(&self) -> WriterStats {
         let shared = &self.inner.shared;
@@ -387,7 +413,7 @@ impl Store {
         if shared.poisoned.load(Ordering::Acquire) {
             return Err(StoreError::Poisoned);
         }
-        shared.make_durable()
+        shared.make_durable().map(|_| ())
     }
 
     #[cfg(test)]
@@ -409,7 +435,8 @@ impl Shared {
     /// data file. A failure poisons the store: after a failed `fdatasync`
     /// the kernel may have dropped dirty pages of *other* writes too, so no
     /// later sync can vouch for them.
-    pub(crate) fn make_durable(&self) -> Result<(), StoreError> {
+    /// Returns the time the flush and the sync took together.
+    pub(crate) fn make_durable(&self) -> Result<Duration, StoreError> {
         let started = Instant::now();
         let synced = self.db.flush().map_err(StoreError::from).and_then(|_| {
             let flushed = Instant::now();
@@ -422,7 +449,7 @@ impl Shared {
             self.poisoned.store(true, Ordering::Release);
             tracing::error!(error = %e, "event store flush or fdatasync failed; store poisoned");
         }
-        synced
+        synced.map(|()| started.elapsed())
     }
 }
 

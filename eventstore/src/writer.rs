@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
@@ -26,7 +26,7 @@ use uuid::Uuid;
 use crate::error::StoreError;
 use crate::keys;
 use crate::record::{self, ActorV1, EnvelopeV1};
-use crate::store::{add_nanos, is_expired, lock, read_idempotency_raw, Shared};
+use crate::store::{add_nanos, is_expired, lock, read_idempotency_raw, CommitReport, Shared};
 use crate::types::{AppendOutcome, AppendRequest, Head, IdempotencyRecord};
 use crate::watermark::Watermark;
 use crate::{
@@ -216,18 +216,29 @@ impl Writer {
         }
         add_nanos(&self.shared.stage_nanos, started.elapsed());
         if group.events > 0 {
-            if let Err(e) = self.write(&mut group) {
-                tracing::error!(error = %e, "group commit failed; store poisoned");
-                let detail = e.to_string();
-                for (_, answer) in &mut answers {
-                    if answer.is_ok() {
-                        *answer = Err(StoreError::CommitFailed {
-                            detail: detail.clone(),
+            match self.write(&mut group) {
+                Ok(flush) => {
+                    if let Some(observe) = self.shared.observer.get() {
+                        observe(&CommitReport {
+                            appends: group.appends,
+                            events: group.events,
+                            flush,
+                            total: started.elapsed(),
                         });
                     }
+                    self.publish(group);
                 }
-            } else {
-                self.publish(group);
+                Err(e) => {
+                    tracing::error!(error = %e, "group commit failed; store poisoned");
+                    let detail = e.to_string();
+                    for (_, answer) in &mut answers {
+                        if answer.is_ok() {
+                            *answer = Err(StoreError::CommitFailed {
+                                detail: detail.clone(),
+                            });
+                        }
+                    }
+                }
             }
         }
         for (reply, answer) in answers {
@@ -411,8 +422,9 @@ impl Writer {
         Ok(())
     }
 
-    /// One `apply_batch` with the head record, then flush and `fdatasync`.
-    fn write(&self, group: &mut Group) -> Result<(), StoreError> {
+    /// One `apply_batch` with the head record, then flush and `fdatasync`;
+    /// returns how long the flush and sync took.
+    fn write(&self, group: &mut Group) -> Result<Duration, StoreError> {
         let head = record::encode_head(group.head.position, &group.head.hash);
         let mut batch = std::mem::take(&mut group.batch);
         batch.insert(keys::HEAD, &head[..]);

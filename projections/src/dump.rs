@@ -2,7 +2,8 @@
 //! the same log, whatever their commit boundaries or crashes. Leaves out
 //! what depends on when commits happened: superseded inbox entries, the
 //! prune queue, the `from` positions of inbox entries, where index pages
-//! split, the cursor floor.
+//! split, the cursor floor, which commit stored which KPI samples (they are
+//! listed merged per org, day and category).
 
 use std::fmt::Write;
 
@@ -10,7 +11,7 @@ use crate::error::ProjectionError;
 use crate::inbox;
 use crate::inbox::InboxValue;
 use crate::keys::{self, to_hex};
-use crate::kpi::DayRows;
+use crate::kpi::{DayRows, DaySamples, SampleChunk};
 use crate::pages::Entry;
 use crate::record::TicketRecord;
 use crate::runtime::{Checkpoint, Views};
@@ -22,6 +23,12 @@ impl Views {
     pub fn dump(&self) -> Result<String, ProjectionError> {
         let tree = self.tree();
         let mut out = String::new();
+        // Org and day (the key without the commit position) → category →
+        // the samples, in log order (chunks are keyed by position).
+        let mut samples: std::collections::BTreeMap<
+            Vec<u8>,
+            std::collections::BTreeMap<String, SampleChunk>,
+        > = std::collections::BTreeMap::new();
         for entry in tree.iter() {
             let (key, value) = entry?;
             let Some(&table) = key.first() else {
@@ -79,9 +86,26 @@ impl Views {
                     let rows: DayRows = store::decode("kpi day", &value)?;
                     format!("{} {:?}", to_hex(&key), rows)
                 }
+                keys::KPI_SAMPLES => {
+                    let day = key
+                        .get(..key.len().saturating_sub(8))
+                        .ok_or_else(|| ProjectionError::corrupt("kpi samples key", "short"))?;
+                    let merged = samples.entry(day.to_vec()).or_default();
+                    for (category, chunk) in store::decode::<DaySamples>("kpi samples", &value)? {
+                        let into = merged.entry(category).or_default();
+                        into.first_response_s.extend(chunk.first_response_s);
+                        into.resolution_s.extend(chunk.resolution_s);
+                    }
+                    continue;
+                }
                 _ => format!("{} {}", to_hex(&key), to_hex(&value)),
             };
             let _ = writeln!(out, "{line}");
+        }
+        for (day, categories) in samples {
+            for (category, chunk) in categories {
+                let _ = writeln!(out, "{} {category:?} {chunk:?}", to_hex(&day));
+            }
         }
         Ok(out)
     }

@@ -54,6 +54,11 @@ pub enum ProjectionError {
     /// A rebuild is already running.
     #[error("a rebuild is already running")]
     RebuildRunning,
+
+    /// A runner (live, catch-up or offline rebuild) already applies events
+    /// to these read models; only one may.
+    #[error("the read models are already being projected")]
+    RunnerActive,
 }
 
 /// Why a cursor was refused.

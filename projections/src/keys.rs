@@ -13,7 +13,8 @@
 //! | `I` | scope, status, sort, lower bound | a page of inbox entries (see `pages`): sort key, ticket id, from position → entry |
 //! | `X` | until position, inbox space, entry suffix | nothing: superseded inbox entries to prune |
 //! | `S` | org, lower bound | a page of pending SLA clocks: due time, ticket id, clock kind → clock |
-//! | `K` | org, UTC day | KPI counters and samples of the day, per reason category |
+//! | `K` | org, UTC day | KPI counters of the day, per reason category |
+//! | `Q` | org, UTC day, commit position | the KPI samples that commit added to the day, per reason category |
 //!
 //! Integers are big-endian, signed ones with the sign bit flipped so that
 //! byte order is numeric order; strings are a u16 length then UTF-8 bytes.
@@ -31,6 +32,7 @@ pub(crate) const INBOX: u8 = b'I';
 pub(crate) const RETIRE: u8 = b'X';
 pub(crate) const SLA: u8 = b'S';
 pub(crate) const KPI_DAY: u8 = b'K';
+pub(crate) const KPI_SAMPLES: u8 = b'Q';
 
 pub(crate) const CHECKPOINT_KEY: &[u8] = b"Mcheckpoint";
 

@@ -2,10 +2,17 @@
 //! reason category; weeks and months are unions of days.
 //!
 //! An org's day (`K | org | day`) holds a row per reason category: the
-//! day's counts, its refunds per currency and the exact first-response and
-//! resolution samples (whole seconds): percentiles are exact nearest-rank over the
-//! union of a bucket's samples, no sketch. `backlog_end` is the running sum
-//! of opened minus closed over every day before the bucket's end.
+//! day's counts and its refunds per currency. The exact first-response and
+//! resolution samples (whole seconds) of the day are stored beside it, one
+//! value per commit that added some (`Q | org | day | commit position`):
+//! percentiles are exact nearest-rank over the union of a bucket's samples,
+//! no sketch. `backlog_end` is the running sum of opened minus closed over
+//! every day before the bucket's end.
+//!
+//! Why the samples are not in the day's value: that value is rewritten by
+//! every commit that touches the day, so with the samples in it a busy
+//! day's commits grew with the day's volume (quadratic over the day); a
+//! commit now writes only the samples it adds.
 //!
 //! SLA counts: a first-response clock counts in the day of its due time
 //! once it is met or breached. The projection counts the outcomes the log
@@ -110,8 +117,18 @@ pub(crate) struct DayKey {
     pub day: i32,
 }
 
-/// The categories of an org's day, sorted by category.
+/// The categories of an org's day, sorted by category. Stored with empty
+/// sample lists: the samples are in `DaySamples` values.
 pub(crate) type DayRows = Vec<(String, DayRow)>;
+
+/// The samples one commit added to an org's day, per category.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub(crate) struct SampleChunk {
+    pub first_response_s: Vec<i64>,
+    pub resolution_s: Vec<i64>,
+}
+
+pub(crate) type DaySamples = Vec<(String, SampleChunk)>;
 
 /// The UTC day (days since 1970-01-01) of unix nanos.
 pub(crate) fn day_of(at: i64) -> i32 {
@@ -130,6 +147,15 @@ impl DayKey {
     fn key(&self) -> Key {
         Key::new(keys::KPI_DAY).str(self.org.as_str()).i32(self.day)
     }
+
+    /// Where the samples added by the commit at `position` go.
+    fn samples_key(&self, position: u64) -> Key {
+        samples_prefix(self.org.as_str(), self.day).u64(position)
+    }
+}
+
+fn samples_prefix(org: &str, day: i32) -> Key {
+    Key::new(keys::KPI_SAMPLES).str(org).i32(day)
 }
 
 impl DayRow {
@@ -186,10 +212,37 @@ impl Days {
         Ok(&mut rows[index].1)
     }
 
-    pub(crate) fn write(&mut self, batch: &mut sled::Batch) -> Result<(), ProjectionError> {
+    /// Writes the touched days' counts, and the samples added since the
+    /// last commit as one value per day keyed by the commit's `position`.
+    /// The cached rows keep counts only, as stored.
+    pub(crate) fn write(
+        &mut self,
+        batch: &mut sled::Batch,
+        position: u64,
+    ) -> Result<(), ProjectionError> {
         for key in self.cache.dirty_keys().to_vec() {
-            if let Some(Some(rows)) = self.cache.dirty_mut(&key) {
-                batch.insert(key.key(), store::encode("kpi day", rows)?);
+            let Some(Some(rows)) = self.cache.dirty_mut(&key) else {
+                continue;
+            };
+            let mut added = DaySamples::new();
+            for (category, row) in rows.iter_mut() {
+                if row.first_response_s.is_empty() && row.resolution_s.is_empty() {
+                    continue;
+                }
+                added.push((
+                    category.clone(),
+                    SampleChunk {
+                        first_response_s: std::mem::take(&mut row.first_response_s),
+                        resolution_s: std::mem::take(&mut row.resolution_s),
+                    },
+                ));
+            }
+            batch.insert(key.key(), store::encode("kpi day", rows)?);
+            if !added.is_empty() {
+                batch.insert(
+                    key.samples_key(position),
+                    store::encode("kpi samples", &added)?,
+                );
             }
         }
         Ok(())
@@ -349,6 +402,7 @@ fn org_rows(
             days.push((day, category, row));
         }
     }
+    add_samples(tree, org, first.first_day, last.end_day, &mut days)?;
     if group_by_reason {
         // Categories first seen after the range still get (empty) rows.
         let later = Key::new(keys::KPI_DAY).str(org.as_str()).i32(last.end_day);
@@ -404,6 +458,40 @@ fn org_rows(
         }
     }
     Ok(out)
+}
+
+/// Puts the stored samples of the days `first_day..end_day` into their
+/// rows of `days` (in key order, counts only as stored).
+fn add_samples(
+    tree: &sled::Tree,
+    org: &OrgId,
+    first_day: i32,
+    end_day: i32,
+    days: &mut [(i32, String, DayRow)],
+) -> Result<(), ProjectionError> {
+    let start = samples_prefix(org.as_str(), first_day);
+    let end = samples_prefix(org.as_str(), end_day);
+    for entry in tree.range(start.as_bytes()..end.as_bytes()) {
+        let (key, value) = entry?;
+        let day = parse_day_key(&key)?;
+        for (category, chunk) in store::decode::<DaySamples>("kpi samples", &value)? {
+            let found = days.binary_search_by(|(d, c, _)| {
+                d.cmp(&day).then_with(|| c.as_str().cmp(category.as_str()))
+            });
+            let Ok(index) = found else {
+                // Written in the same batch as the day's counts, which
+                // have a row for every category with samples.
+                return Err(ProjectionError::corrupt(
+                    "kpi samples",
+                    "samples of a category the day does not count",
+                ));
+            };
+            let row = &mut days[index].2;
+            row.first_response_s.extend(chunk.first_response_s);
+            row.resolution_s.extend(chunk.resolution_s);
+        }
+    }
+    Ok(())
 }
 
 fn parse_day_key(key: &[u8]) -> Result<i32, ProjectionError> {

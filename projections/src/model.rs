@@ -279,7 +279,7 @@ impl ReadModels {
                 store::encode("ticket record", record)?,
             );
         }
-        self.days.write(&mut batch)?;
+        self.days.write(&mut batch, position)?;
         for block in self.numbers.dirty_keys().to_vec() {
             if let Some(Some(numbers)) = self.numbers.dirty_mut(&block) {
                 batch.insert(number_key(block), store::encode("number block", numbers)?);

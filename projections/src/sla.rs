@@ -28,7 +28,7 @@ use crate::error::ProjectionError;
 use crate::keys::{self, Key, KeyReader};
 use crate::pages::Scan;
 use crate::store;
-use crate::view::{instant_option, Scope};
+use crate::view::Scope;
 
 /// Items one SLA list answers at most (the earliest due first).
 pub const SLA_ITEMS_MAX: usize = 10_000;
@@ -55,7 +55,7 @@ pub struct SlaItem {
     pub number: TicketNumber,
     pub org: OrgId,
     pub clock: ClockKind,
-    #[serde(with = "instant_option")]
+    #[serde(with = "docket_domain::types::instant::option")]
     pub due_at: Option<OffsetDateTime>,
     pub breached: bool,
     /// Negative once breached: the business time since the due time.

@@ -69,7 +69,7 @@ pub struct TicketState {
     pub follow_ups: Vec<TicketId>,
     #[serde(with = "instant")]
     pub updated_at: OffsetDateTime,
-    #[serde(with = "instant_option")]
+    #[serde(with = "docket_domain::types::instant::option")]
     pub closed_at: Option<OffsetDateTime>,
     pub resolution: Option<Resolution>,
     /// The stream version of the last event folded.
@@ -106,7 +106,7 @@ pub struct TicketSummary {
     pub updated_at: OffsetDateTime,
     /// The earliest due time of the pending SLA clocks (running, or
     /// breached and unanswered); `None` when there is none.
-    #[serde(with = "instant_option")]
+    #[serde(with = "docket_domain::types::instant::option")]
     pub due_at: Option<OffsetDateTime>,
 }
 
@@ -349,34 +349,4 @@ fn rfc3339(at: OffsetDateTime) -> String {
     at.to_offset(time::UtcOffset::UTC)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
-}
-
-/// `Option<OffsetDateTime>` as `docket_domain::types::instant` does it.
-pub(crate) mod instant_option {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use time::OffsetDateTime;
-
-    pub fn serialize<S: Serializer>(
-        at: &Option<OffsetDateTime>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        struct Wrapped<'a>(&'a OffsetDateTime);
-        impl Serialize for Wrapped<'_> {
-            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                docket_domain::types::instant::serialize(self.0, serializer)
-            }
-        }
-        match at {
-            Some(at) => serializer.serialize_some(&Wrapped(at)),
-            None => serializer.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<Option<OffsetDateTime>, D::Error> {
-        #[derive(Deserialize)]
-        struct Wrapped(#[serde(with = "docket_domain::types::instant")] OffsetDateTime);
-        Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|Wrapped(at)| at))
-    }
 }

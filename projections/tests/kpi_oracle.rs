@@ -611,11 +611,13 @@ proptest! {
         from_offset in 0i64..20,
         span in 0i64..45,
         now_extra_minutes in 0i64..20_000,
+        commit_events in prop_oneof![Just(usize::MAX), 1usize..8],
     ) {
         let history = build(&steps);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let (_dir, views) = temp_views();
-        runtime.block_on(apply(&views, &history.log));
+        // One commit, or many small ones (a day's samples in many values).
+        runtime.block_on(apply_in_commits_of(&views, &history.log, commit_events));
         let from = at("2026-01-05T00:00:00Z").date() + Duration::days(from_offset);
         let query = KpiQuery {
             org: one_org.then(|| org_id(ORGS[0])),

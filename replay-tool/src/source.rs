@@ -3,14 +3,15 @@
 //! sled writes when it opens a folder (its recovery, its snapshot, and the
 //! store's `LOCK` file), so the tool never opens the folder it is given. It
 //! copies `<data-dir>/log` (sled's `conf`, `db`, `blobs/` and `snap.*`; not
-//! the `LOCK` file) into a new temporary folder under `$TMPDIR`, opens the
+//! the `LOCK` file) into a new temporary folder (under `$TMPDIR` if set,
+//! else in `/dev/shm` when it fits in memory, else under `/tmp`), opens the
 //! copy with `Store::open`, and removes the copy when it exits, also on
 //! Ctrl-C or SIGTERM. At the end it deletes the copy without closing the
 //! store on it (`Source::discard`): there is nothing in it to keep.
 //!
 //! Cost: one sequential copy of the log, ~0.6-1 KB on disk per event (a
 //! 1M-event log is ~1 GB), done in the kernel (`copy_file_range`) at disk or
-//! page-cache speed; `$TMPDIR` needs that much free space.
+//! page-cache speed; the folder needs that much free space.
 //!
 //! A running `docketd` may write while the copy is taken: sled's recovery of
 //! the copy then drops a torn last commit, and the results reflect the
@@ -76,9 +77,9 @@ impl DataFolder {
 
     /// Copies the log to a private folder and opens the copy.
     pub fn open_copy(&self) -> Result<Source, ReplayError> {
-        let copy = ScratchCopy::new()?;
-        let copy_log = copy.path().join("log");
         let bytes = tree_bytes(&self.log)?;
+        let copy = ScratchCopy::new(&scratch_parent(bytes))?;
+        let copy_log = copy.path().join("log");
         let spinner = progress::spinner(format!(
             "copying {} ({:.1} MB) to a private folder",
             self.log.display(),
@@ -216,6 +217,61 @@ fn copy_tree(from: &Path, to: &Path, skip: Option<&str>) -> Result<(), ReplayErr
     Ok(())
 }
 
+/// A RAM-backed file system for the scratch copy, when `$TMPDIR` is not set.
+const SHARED_MEMORY_DIR: &str = "/dev/shm";
+
+/// Where the scratch copy of a log of `log_bytes` goes: `$TMPDIR` when the
+/// user set it; else `/dev/shm` when the copy fits in half of both its free
+/// space and the memory available; else the system's temporary folder.
+///
+/// Why: the copy is written, read once and deleted. On disk its writeback
+/// competes with the reads (measured on a 1M-event, 1.35 GB log: 3.9-4.8 s
+/// for the copy and sled's open on disk, 2.3 s in `/dev/shm`); in memory it
+/// costs RAM only while the tool runs.
+fn scratch_parent(log_bytes: u64) -> PathBuf {
+    if std::env::var_os("TMPDIR").is_some() {
+        return std::env::temp_dir();
+    }
+    let shm = Path::new(SHARED_MEMORY_DIR);
+    let fits = |free: Option<u64>| free.is_some_and(|free| log_bytes <= free / 2);
+    if fits(free_bytes(shm)) && fits(memory_available_bytes()) {
+        return shm.to_owned();
+    }
+    std::env::temp_dir()
+}
+
+/// Bytes an unprivileged user may still write under `path` (statvfs).
+fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut stats = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c_path` is a NUL-terminated string and `stats` is a writable
+    // statvfs that the call fills in whole when it returns 0.
+    let stats = unsafe {
+        if libc::statvfs(c_path.as_ptr(), stats.as_mut_ptr()) != 0 {
+            return None;
+        }
+        stats.assume_init()
+    };
+    // `fsblkcnt_t` and `c_ulong` are u64 here, narrower on some targets.
+    #[allow(clippy::useless_conversion)]
+    let (blocks, block_size) = (
+        u64::try_from(stats.f_bavail).ok()?,
+        u64::try_from(stats.f_frsize).ok()?,
+    );
+    blocks.checked_mul(block_size)
+}
+
+/// `MemAvailable` of /proc/meminfo, in bytes.
+fn memory_available_bytes() -> Option<u64> {
+    let meminfo = fs::read_to_string("/proc/meminfo").ok()?;
+    let line = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemAvailable:"))?;
+    let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    kib.checked_mul(1024)
+}
+
 /// A temporary folder, removed on drop, and also when the process is
 /// stopped by SIGINT or SIGTERM (which would skip destructors and leave a
 /// copy of the whole log behind).
@@ -227,15 +283,18 @@ struct ScratchCopy {
 static SCRATCH_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 impl ScratchCopy {
-    fn new() -> Result<ScratchCopy, ReplayError> {
+    fn new(parent: &Path) -> Result<ScratchCopy, ReplayError> {
         if let Err(detail) = remove_scratch_on_signal() {
-            eprintln!("warning: {detail}; an interrupted run may leave its copy under $TMPDIR");
+            eprintln!(
+                "warning: {detail}; an interrupted run may leave its copy under {}",
+                parent.display()
+            );
         }
         let dir = tempfile::Builder::new()
             .prefix("docket-replay-")
-            .tempdir()
+            .tempdir_in(parent)
             .map_err(|source| ReplayError::Copy {
-                path: std::env::temp_dir(),
+                path: parent.to_owned(),
                 source,
             })?;
         scratch_dirs().push(dir.path().to_owned());

@@ -70,6 +70,8 @@ pub struct Options {
     pub jwt_secret: Option<String>,
     /// A folder the test owns; `None` gives the server a fresh temp folder.
     pub data_dir: Option<PathBuf>,
+    /// More environment variables for the server (`DOCKET_LOG_FORMAT`, ...).
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -78,6 +80,7 @@ impl Default for Options {
             test_clock: true,
             jwt_secret: Some(TEST_SECRET.to_owned()),
             data_dir: None,
+            env: Vec::new(),
         }
     }
 }
@@ -95,6 +98,11 @@ impl Options {
 
     pub fn data_dir(mut self, path: &Path) -> Options {
         self.data_dir = Some(path.to_owned());
+        self
+    }
+
+    pub fn env(mut self, name: &str, value: &str) -> Options {
+        self.env.push((name.to_owned(), value.to_owned()));
         self
     }
 }
@@ -579,13 +587,20 @@ pub async fn wait_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus>
 }
 
 fn build_docketd() -> PathBuf {
+    workspace_binary("docket-api", "docketd")
+}
+
+/// The binary `bin` of the workspace package `package`, in the running
+/// test's profile, built if needed: binaries of other packages are not
+/// built by cargo for this package's tests.
+pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test knows its own path");
     // <target>/<profile>/deps/<test>-<hash>
     let profile_dir = exe
         .parent()
         .and_then(Path::parent)
         .expect("the test runs from <target>/<profile>/deps");
-    let binary = profile_dir.join("docketd");
+    let binary = profile_dir.join(bin);
     // `scripts/test.sh` builds every binary first and says so: a nested
     // `cargo build` would wait on the build lock the outer `cargo test` holds.
     if std::env::var_os("DOCKET_TEST_PREBUILT").is_some() {
@@ -612,14 +627,9 @@ fn build_docketd() -> PathBuf {
             command.env_remove(name);
         }
     }
-    command.current_dir(env!("CARGO_MANIFEST_DIR")).args([
-        "build",
-        "--quiet",
-        "-p",
-        "docket-api",
-        "--bin",
-        "docketd",
-    ]);
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["build", "--quiet", "-p", package, "--bin", bin]);
     match profile_dir.file_name().and_then(|name| name.to_str()) {
         Some("debug") | None => {}
         Some("release") => {
@@ -629,15 +639,17 @@ fn build_docketd() -> PathBuf {
             command.args(["--profile", profile]);
         }
     }
-    let output = command.output().expect("run cargo build for docketd");
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("run cargo build for {bin}: {e}"));
     assert!(
         output.status.success(),
-        "building docketd failed:\n{}",
+        "building {bin} failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(
         binary.exists(),
-        "cargo built docketd, but not at {}",
+        "cargo built {bin}, but not at {}",
         binary.display()
     );
     binary
@@ -687,6 +699,7 @@ fn spawn_server(options: &Options, data_dir: &Path, addr: SocketAddr, log_path: 
     if let Some(secret) = &options.jwt_secret {
         command.env("DOCKET_JWT_SECRET", secret);
     }
+    command.envs(options.env.iter().map(|(name, value)| (name, value)));
     command.spawn().expect("start docketd")
 }
 

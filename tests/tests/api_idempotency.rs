@@ -125,6 +125,30 @@ async fn retried_ticket_commands_append_once() {
         .await
         .expect_problem(422, "idempotency_key_reused");
 
+    // A retry whose If-Match no longer holds (the ticket moved on) still
+    // gets the first answer, not 412.
+    let guarded = |key: &'static str| {
+        server
+            .post(&comments)
+            .bearer_auth(&tokens.agent)
+            .header("idempotency-key", key)
+            .header("if-match", "\"3\"")
+            .json(&json!({"body": "guarded"}))
+    };
+    let first = guarded("guarded-1").reply().await;
+    assert_eq!(first.expect_status(200)["version"], 4);
+    server
+        .command(&tokens.agent, &id, "comments", &json!({"body": "moves on"}))
+        .await
+        .expect_status(200);
+    let again = guarded("guarded-1").reply().await;
+    assert_same_answer(&first, &again);
+    guarded("guarded-2")
+        .reply()
+        .await
+        .expect_problem(412, "version_mismatch");
+    assert_eq!(server.history_events(&id).await.len(), 5);
+
     // Comments and closes replay too.
     let first = keyed(
         &server,
@@ -149,7 +173,7 @@ async fn retried_ticket_commands_append_once() {
     first.expect_status(200);
     let again = keyed(&server, &tokens.agent, &close, "close-1", &body).await;
     assert_same_answer(&first, &again);
-    assert_eq!(server.history_events(&id).await.len(), 5);
+    assert_eq!(server.history_events(&id).await.len(), 7);
 
     // A refused command records nothing: its retry is decided afresh.
     let late = json!({"body": "too late"});

@@ -1,8 +1,8 @@
 //! Reads: read-your-writes with `X-Min-Position`, 503 `projection_lagging`
 //! for a position never reached, the event feed, and the ops endpoints that
-//! need no token.
+//! need no token; JSON logs with the request id.
 
-use docket_tests::harness::{id_of, open_body, ReplyExt, Server, Tokens, ORG};
+use docket_tests::harness::{id_of, open_body, Options, ReplyExt, Server, Tokens, ORG};
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,6 +186,33 @@ async fn ops_endpoints_need_no_token() {
         text.contains("# TYPE docket_http_requests_total counter"),
         "{text}"
     );
+    // The open was one group commit of one request.
+    for histogram in [
+        "docket_append_batch_size",
+        "docket_append_flush_duration_seconds",
+        "docket_append_commit_duration_seconds",
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {histogram} histogram")),
+            "no {histogram} in:\n{text}"
+        );
+        let count = text
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{histogram}_count ")))
+            .and_then(|n| n.trim().parse::<u64>().ok());
+        assert!(
+            count.is_some_and(|n| n >= 1),
+            "{histogram}_count is {count:?} in:\n{text}"
+        );
+    }
+    let one_request_commits = text
+        .lines()
+        .find_map(|line| line.strip_prefix("docket_append_batch_size_bucket{le=\"1\"} "))
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    assert!(
+        one_request_commits.is_some_and(|n| n >= 1),
+        "{one_request_commits:?} in:\n{text}"
+    );
 
     let openapi = server.get("/openapi.json").reply().await.expect_status(200);
     assert!(openapi["openapi"]
@@ -210,4 +237,65 @@ async fn ops_endpoints_need_no_token() {
             "/openapi.json lacks {method} {path}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_the_request_id_on_every_request_line() {
+    let server = Server::start_with(
+        Options::default()
+            .env("DOCKET_LOG_FORMAT", "json")
+            .env("DOCKET_LOG", "info,sled=warn,tower_http=debug"),
+    )
+    .await;
+    let tokens = Tokens::for_org(ORG);
+    let given = "0199aaaa-bbbb-7ccc-8ddd-eeeeffff0001";
+    let missing = server
+        .get(&format!("/v1/tickets/{}", uuid::Uuid::now_v7()))
+        .bearer_auth(&tokens.agent)
+        .header("x-request-id", given)
+        .reply()
+        .await;
+    missing.expect_problem(404, "not_found");
+    assert_eq!(missing.header("x-request-id"), Some(given), "echoed");
+    let opened = server
+        .post("/v1/tickets")
+        .bearer_auth(&tokens.customer)
+        .json(&open_body())
+        .reply()
+        .await;
+    opened.expect_status(201);
+    let generated = opened
+        .header("x-request-id")
+        .expect("a generated request id")
+        .to_owned();
+    assert!(uuid::Uuid::parse_str(&generated).is_ok(), "{generated}");
+
+    let log = server.log();
+    let lines: Vec<Value> = log
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let request_lines: Vec<&Value> = lines
+        .iter()
+        .filter(|line| {
+            line["target"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("tower_http::trace"))
+        })
+        .collect();
+    assert!(request_lines.len() >= 4, "{log}");
+    for line in &request_lines {
+        assert!(
+            line["span"]["request_id"].as_str().is_some(),
+            "a request line without its request id: {line}"
+        );
+    }
+    let finished = |id: &str| {
+        request_lines.iter().any(|line| {
+            line["span"]["request_id"] == id && line["message"] == "finished processing request"
+        })
+    };
+    assert!(finished(given), "{log}");
+    assert!(finished(&generated), "{log}");
 }

@@ -773,63 +773,10 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
-/// `docket-replay` (and `docketd`), built once per test process in the
-/// test's own profile: they belong to other packages, which cargo does not
-/// build for this one's tests.
+/// `docket-replay`, built once per test process in the test's own profile.
 fn replay_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let exe = std::env::current_exe().expect("the test knows its own path");
-        // <target>/<profile>/deps/<test>-<hash>
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test runs from <target>/<profile>/deps");
-        let binary = profile_dir.join("docket-replay");
-        // `scripts/test.sh` builds every binary first and says so: a nested
-        // `cargo build` would wait on the build lock the outer `cargo test` holds.
-        if std::env::var_os("DOCKET_TEST_PREBUILT").is_some() {
-            assert!(
-                binary.exists(),
-                "DOCKET_TEST_PREBUILT is set but {} is missing",
-                binary.display()
-            );
-            return binary;
-        }
-        let Some(cargo) = std::env::var_os("CARGO") else {
-            assert!(binary.exists(), "no CARGO to build {}", binary.display());
-            return binary;
-        };
-        let mut build = Command::new(cargo);
-        build.current_dir(env!("CARGO_MANIFEST_DIR")).args([
-            "build",
-            "--quiet",
-            "-p",
-            "docket-replay",
-            "--bin",
-            "docket-replay",
-            "-p",
-            "docket-api",
-            "--bin",
-            "docketd",
-        ]);
-        match profile_dir.file_name().and_then(|name| name.to_str()) {
-            Some("debug") | None => {}
-            Some("release") => {
-                build.arg("--release");
-            }
-            Some(profile) => {
-                build.args(["--profile", profile]);
-            }
-        }
-        let output = build.output().expect("run cargo build");
-        assert!(
-            output.status.success(),
-            "building docket-replay failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        binary
-    })
+    BINARY.get_or_init(|| docket_tests::harness::workspace_binary("docket-replay", "docket-replay"))
 }
 
 fn lines(text: &str) -> Vec<Value> {

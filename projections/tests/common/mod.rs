@@ -325,6 +325,19 @@ pub async fn apply(views: &Views, log: &Log) {
         .expect("catch up");
 }
 
+/// `apply`, committing every `events` events: what one commit writes (a
+/// ticket record, a day's KPI samples) is spread over many.
+pub async fn apply_in_commits_of(views: &Views, log: &Log, events: usize) {
+    let config = RunConfig {
+        commit_events_max: events,
+        ..RunConfig::OFFLINE
+    };
+    views
+        .catch_up(&log.source(), log.head(), config, |_| {})
+        .await
+        .expect("catch up");
+}
+
 pub fn temp_views() -> (tempfile::TempDir, Views) {
     let dir = tempfile::tempdir().expect("temp dir");
     let views = Views::open(&dir.path().join("views")).expect("open views");

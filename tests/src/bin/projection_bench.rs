@@ -42,8 +42,21 @@ struct Args {
     rebuild_only: Option<PathBuf>,
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
+// The allocator docketd and docket-replay ship with, so that the rebuild
+// rate and memory measured here are theirs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(run());
+}
+
+async fn run() {
     let args = Args::parse();
     if let Some(dir) = &args.rebuild_only {
         rebuild(dir, args.commit_events).await;
@@ -164,6 +177,7 @@ async fn rebuild(dir: &Path, commit_events: usize) {
     let started = Instant::now();
     let config = RunConfig {
         commit_events_max: commit_events,
+        ..RunConfig::OFFLINE
     };
     let mut next_report = 0;
     let position = views

@@ -34,6 +34,7 @@ async fn main() -> ExitCode {
         commit_events_max: flag("--commit-events")
             .and_then(|n| n.parse().ok())
             .unwrap_or(RunConfig::SERVING.commit_events_max),
+        ..RunConfig::SERVING
     };
     match run(
         log_dir.into(),
