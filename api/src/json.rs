@@ -1,16 +1,27 @@
 //! The JSON body extractor of commands: content type, size limit, syntax and
 //! shape are checked here, each with its own stable error code.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
-use axum::http::header::CONTENT_TYPE;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::StatusCode;
+use bytes::BytesMut;
+use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::problem::ApiError;
 
 /// Request bodies larger than this get 413 (contract: 1 MiB).
 pub const BODY_BYTES_MAX: usize = 1024 * 1024;
+
+/// A body over the limit is still read to its end and thrown away, up to
+/// this many bytes in all, before the 413 goes out. A client that sends
+/// without `Expect: 100-continue` is still writing when the server answers;
+/// if the server closed the connection with the body half read, the kernel
+/// would reset it and the client would see a broken pipe instead of the
+/// problem body. Past this size the connection is closed unread: no client
+/// that means well sends 16 MiB to a 1 MiB endpoint.
+const OVERSIZE_DRAIN_BYTES_MAX: usize = 16 * 1024 * 1024;
 
 /// A parsed JSON body, with the bytes it came from (the idempotency
 /// fingerprint covers the bytes, so a retry must resend the same body).
@@ -30,12 +41,57 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
                 "the body must be sent as application/json",
             ));
         }
-        let raw = axum::body::to_bytes(request.into_body(), BODY_BYTES_MAX)
-            .await
-            .map_err(|_| too_large())?;
+        let declared_length = request
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared_length.is_some_and(|length| length > OVERSIZE_DRAIN_BYTES_MAX as u64) {
+            return Err(too_large());
+        }
+        let raw = read_limited(request.into_body()).await?;
         let value = parse(&raw)?;
         Ok(JsonBody { value, raw })
     }
+}
+
+/// Reads the whole body, keeping at most [`BODY_BYTES_MAX`] bytes; see
+/// [`OVERSIZE_DRAIN_BYTES_MAX`] for why an oversize body is read on.
+async fn read_limited(body: Body) -> Result<Bytes, ApiError> {
+    let mut stream = body.into_data_stream();
+    // Most bodies arrive as one chunk, which is kept without a copy.
+    let mut first: Option<Bytes> = None;
+    let mut joined = BytesMut::new();
+    let mut received = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|error| {
+            ApiError::bad_request(
+                "malformed_json",
+                format!("the request body could not be read: {error}"),
+            )
+        })?;
+        received = received.saturating_add(chunk.len());
+        if received > OVERSIZE_DRAIN_BYTES_MAX {
+            return Err(too_large());
+        }
+        if received > BODY_BYTES_MAX {
+            first = None;
+            joined = BytesMut::new();
+            continue;
+        }
+        match first.take() {
+            None if joined.is_empty() => first = Some(chunk),
+            None => joined.extend_from_slice(&chunk),
+            Some(earlier) => {
+                joined.extend_from_slice(&earlier);
+                joined.extend_from_slice(&chunk);
+            }
+        }
+    }
+    if received > BODY_BYTES_MAX {
+        return Err(too_large());
+    }
+    Ok(first.unwrap_or_else(|| joined.freeze()))
 }
 
 pub fn too_large() -> ApiError {

@@ -402,3 +402,103 @@ async fn limits_are_inclusive_and_counted_in_characters() {
         .await
         .expect_problem(422, "invalid_field");
 }
+
+/// A client that sends an oversize body without waiting for
+/// `100 Continue` is still writing when the server decides; it must still
+/// read the 413, never a reset connection, and the connection stays usable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversize_bodies_always_get_their_413() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    let ticket = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
+    let head = server.feed().await;
+    let comments = format!("/v1/tickets/{ticket}/comments");
+    let sizes = [
+        1024 * 1024 + 1,
+        2 * 1024 * 1024,
+        5 * 1024 * 1024 + 7,
+        15 * 1024 * 1024,
+    ];
+    for _ in 0..8 {
+        for size in sizes {
+            let body = json!({ "body": "o".repeat(size) }).to_string();
+            server
+                .post(&comments)
+                .bearer_auth(&tokens.agent)
+                .header("content-type", "application/json")
+                .body(body)
+                .reply()
+                .await
+                .expect_problem(413, "payload_too_large");
+        }
+    }
+
+    // Chunked, so the server cannot tell the size from the headers.
+    let mut stream = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let (mut read_half, mut write_half) = stream.split();
+    let header = format!(
+        "POST {comments} HTTP/1.1\r\nhost: docket\r\nauthorization: Bearer {}\r\n\
+         content-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+        tokens.agent
+    );
+    let chunk = vec![b'c'; 64 * 1024];
+    let write = async {
+        use tokio::io::AsyncWriteExt;
+        write_half.write_all(header.as_bytes()).await?;
+        for _ in 0..48 {
+            write_half
+                .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                .await?;
+            write_half.write_all(&chunk).await?;
+            write_half.write_all(b"\r\n").await?;
+        }
+        write_half.write_all(b"0\r\n\r\n").await?;
+        std::io::Result::Ok(())
+    };
+    let read = async {
+        use tokio::io::AsyncReadExt;
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 4096];
+        // The answer is small and carries a Content-Length; read until
+        // the headers and that many body bytes are in.
+        loop {
+            let read = read_half.read(&mut buffer).await?;
+            if read == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buffer[..read]);
+            let text = String::from_utf8_lossy(&answer);
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end]
+                    .lines()
+                    .find_map(|line| {
+                        let (name, value) = line.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())
+                            .flatten()
+                    })
+                    .unwrap_or(0);
+                if answer.len() >= end + 4 + length {
+                    break;
+                }
+            }
+        }
+        std::io::Result::Ok(answer)
+    };
+    let (written, answer) = tokio::join!(write, read);
+    written.expect("the whole chunked body is accepted for reading");
+    let answer = String::from_utf8(answer.expect("read the answer")).expect("UTF-8 answer");
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(
+        answer.contains("\"code\":\"payload_too_large\""),
+        "{answer}"
+    );
+
+    assert_eq!(server.feed().await, head, "nothing oversize was appended");
+    server
+        .command(&tokens.agent, &ticket, "comments", &json!({"body": "fits"}))
+        .await
+        .expect_status(200);
+}
