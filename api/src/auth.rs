@@ -5,6 +5,7 @@
 //! start inside the data folder with mode 0600, so the server runs with no
 //! set-up and `docketd token --data-dir D` can sign with the same secret.
 
+use crate::error::ServerError;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -21,22 +22,6 @@ use crate::AppState;
 pub const SECRET_FILE_NAME: &str = "jwt-secret";
 /// Bytes of randomness in a generated secret (hex-encoded on disk).
 const GENERATED_SECRET_BYTES: usize = 32;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SecretError {
-    #[error("cannot read the JWT secret file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot create the JWT secret file {path}: {source}")]
-    Create {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("the JWT secret in {path} is empty")]
-    Empty { path: PathBuf },
-}
 
 /// Where the signing secret came from, for the start-up log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +53,7 @@ pub fn load_secret(
     from_env: Option<&str>,
     secret_file: Option<&Path>,
     data_dir: &Path,
-) -> Result<(Vec<u8>, SecretSource), SecretError> {
+) -> Result<(Vec<u8>, SecretSource), ServerError> {
     if let Some(secret) = from_env.filter(|s| !s.is_empty()) {
         return Ok((secret.as_bytes().to_vec(), SecretSource::Environment));
     }
@@ -84,23 +69,23 @@ pub fn load_secret(
     Ok((secret, SecretSource::Generated(path)))
 }
 
-fn read_secret(path: &Path) -> Result<Vec<u8>, SecretError> {
-    let text = std::fs::read(path).map_err(|source| SecretError::Read {
+fn read_secret(path: &Path) -> Result<Vec<u8>, ServerError> {
+    let text = std::fs::read(path).map_err(|source| ServerError::SecretRead {
         path: path.to_owned(),
         source,
     })?;
     let trimmed = text.trim_ascii();
     if trimmed.is_empty() {
-        return Err(SecretError::Empty {
+        return Err(ServerError::SecretEmpty {
             path: path.to_owned(),
         });
     }
     Ok(trimmed.to_vec())
 }
 
-fn create_secret(path: &Path) -> Result<Vec<u8>, SecretError> {
+fn create_secret(path: &Path) -> Result<Vec<u8>, ServerError> {
     use std::os::unix::fs::OpenOptionsExt;
-    let create_error = |source| SecretError::Create {
+    let create_error = |source| ServerError::SecretCreate {
         path: path.to_owned(),
         source,
     };

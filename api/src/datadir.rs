@@ -1,5 +1,6 @@
 //! The data folder: one `docketd` at a time, and where each part lives in it.
 
+use crate::error::ServerError;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -12,26 +13,10 @@ pub struct DataDir {
 
 pub const LOCK_FILE_NAME: &str = "docketd.lock";
 
-#[derive(Debug, thiserror::Error)]
-pub enum DataDirError {
-    #[error("cannot create the data folder {path}: {source}")]
-    Create {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("the data folder {path} is in use by another docketd (its lock file {lock} is held)")]
-    InUse { path: PathBuf, lock: PathBuf },
-    #[error("cannot lock the data folder {path}: {source}")]
-    Lock {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
-
 impl DataDir {
     /// Creates the folder if needed and takes its lock, or says who holds it.
-    pub fn open(root: &Path) -> Result<DataDir, DataDirError> {
-        std::fs::create_dir_all(root).map_err(|source| DataDirError::Create {
+    pub fn open(root: &Path) -> Result<DataDir, ServerError> {
+        std::fs::create_dir_all(root).map_err(|source| ServerError::DataDirCreate {
             path: root.to_owned(),
             source,
         })?;
@@ -41,20 +26,20 @@ impl DataDir {
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(|source| DataDirError::Lock {
+            .map_err(|source| ServerError::DataDirLock {
                 path: root.to_owned(),
                 source,
             })?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(DataDirError::InUse {
+                return Err(ServerError::DataDirInUse {
                     path: root.to_owned(),
                     lock: lock_path,
                 })
             }
             Err(std::fs::TryLockError::Error(source)) => {
-                return Err(DataDirError::Lock {
+                return Err(ServerError::DataDirLock {
                     path: root.to_owned(),
                     source,
                 })
@@ -95,7 +80,7 @@ mod tests {
         let first = DataDir::open(&root).expect("free");
         assert!(matches!(
             DataDir::open(&root),
-            Err(DataDirError::InUse { .. })
+            Err(ServerError::DataDirInUse { .. })
         ));
         drop(first);
         assert!(DataDir::open(&root).is_ok());

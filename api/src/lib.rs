@@ -11,6 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod datadir;
 pub mod dto;
+pub mod error;
 pub mod history;
 pub mod idempotency;
 pub mod json;

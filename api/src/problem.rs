@@ -153,6 +153,8 @@ impl From<docket_domain::error::DomainError> for ApiError {
             E::TicketClosed | E::AlreadyEscalated | E::ParentNotClosed | E::TicketExists { .. } => {
                 StatusCode::CONFLICT
             }
+            // The log holds bytes this build cannot read: not the client's doing.
+            E::Undecodable(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
         let detail = match &error {

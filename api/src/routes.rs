@@ -242,7 +242,7 @@ async fn set_clock(State(state): State<AppState>, request: Request) -> Result<Re
     .map_err(|_| ApiError::invalid("invalid_field", "now must be an RFC 3339 time"))?;
     match clock.set(at) {
         Ok(now) => Ok(Json(serde_json::json!({ "now": queries::rfc3339(now) })).into_response()),
-        Err(crate::clock::ClockSetError::WouldGoBack { now }) => Err(ApiError::new(
+        Err(crate::error::ServerError::ClockWouldGoBack { now }) => Err(ApiError::new(
             StatusCode::CONFLICT,
             "clock_would_go_back",
             format!(
@@ -250,6 +250,8 @@ async fn set_clock(State(state): State<AppState>, request: Request) -> Result<Re
                 queries::rfc3339(now)
             ),
         )),
-        Err(crate::clock::ClockSetError::NotATestClock) => Err(ApiError::not_found()),
+        // Without --test-clock the endpoint does not exist.
+        Err(crate::error::ServerError::ClockNotTest) => Err(ApiError::not_found()),
+        Err(other) => Err(ApiError::internal(other.to_string())),
     }
 }

@@ -10,28 +10,10 @@ use crate::clock::ServerClock;
 use crate::commands::Commands;
 use crate::config::{CommonArgs, ServerArgs};
 use crate::datadir::DataDir;
+use crate::error::ServerError;
 use crate::AppState;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error(transparent)]
-    DataDir(#[from] crate::datadir::DataDirError),
-    #[error(transparent)]
-    Secret(#[from] crate::auth::SecretError),
-    #[error("cannot open the event log: {0}")]
-    Store(#[from] docket_eventstore::StoreError),
-    #[error("cannot open the read models: {0}")]
-    Views(#[from] docket_projections::ProjectionError),
-    #[error("cannot listen on {address}: {source}")]
-    Listen {
-        address: std::net::SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("server error: {0}")]
-    Serve(std::io::Error),
-}
-
-pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), StartError> {
+pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), ServerError> {
     let data_dir = DataDir::open(&common.data_dir)?;
     let (secret, source) = load_secret(
         common.jwt_secret.as_deref(),
@@ -70,18 +52,19 @@ pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), StartErro
         data_dir,
     });
     let app = crate::routes::router(state.clone(), server.request_timeout());
-    let listener = TcpListener::bind(server.listen)
-        .await
-        .map_err(|source| StartError::Listen {
-            address: server.listen,
-            source,
-        })?;
-    let local = listener.local_addr().map_err(StartError::Serve)?;
+    let listener =
+        TcpListener::bind(server.listen)
+            .await
+            .map_err(|source| ServerError::Listen {
+                address: server.listen,
+                source,
+            })?;
+    let local = listener.local_addr().map_err(ServerError::Serve)?;
     tracing::info!(address = %local, data_dir = %state.data_dir.root.display(), "docketd listening");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(StartError::Serve)?;
+        .map_err(ServerError::Serve)?;
     tracing::info!("stopping: requests drained, closing the read models and the log");
     views.stop().await;
     drop(state);

@@ -35,6 +35,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use time::{Date, OffsetDateTime};
 
+use crate::error::DomainError;
+
 /// At most this many working intervals a day.
 pub const INTERVALS_MAX: usize = 24;
 /// At most this many holidays in a calendar. Any [`IDLE_DAYS_MAX`] days hold
@@ -83,9 +85,10 @@ pub struct CalendarSpec {
     pub holidays: Option<Vec<String>>,
 }
 
-/// Why a calendar was refused.
+/// Why a calendar was refused; carried by `DomainError::InvalidPolicy`
+/// (field `calendar`) as `PolicyProblem::Calendar`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CalendarError {
+pub enum CalendarProblem {
     #[error("timezone {name:?} is not an IANA time zone name (e.g. \"Europe/Rome\")")]
     UnknownTimezone { name: String },
     #[error("working day {name:?} is not a day name (mon..sun or monday..sunday)")]
@@ -152,10 +155,12 @@ impl WorkingHours {
     /// Parses `"HH:MM-HH:MM"` or several such intervals joined by commas
     /// (spaces around them allowed), in any order; returns them sorted.
     /// Intervals must be non-empty and must not overlap (touching is fine).
-    pub fn parse_list(text: &str) -> Result<Vec<WorkingHours>, CalendarError> {
-        let invalid = |text: &str, problem| CalendarError::InvalidHours {
-            text: text.to_owned(),
-            problem,
+    pub fn parse_list(text: &str) -> Result<Vec<WorkingHours>, DomainError> {
+        let invalid = |text: &str, problem| {
+            DomainError::from(CalendarProblem::InvalidHours {
+                text: text.to_owned(),
+                problem,
+            })
         };
         if text.trim().is_empty() {
             return Err(invalid(text, HoursProblem::Empty));
@@ -213,7 +218,7 @@ impl fmt::Display for WorkingHours {
 impl BusinessCalendar {
     /// Validates the contract's `calendar` parts, filling in the defaults.
     /// The time zone name is stored as the tz database spells it.
-    pub fn from_spec(spec: &CalendarSpec) -> Result<BusinessCalendar, CalendarError> {
+    pub fn from_spec(spec: &CalendarSpec) -> Result<BusinessCalendar, DomainError> {
         let defaults = BusinessCalendar::default();
         let timezone = match &spec.timezone {
             None => defaults.timezone,
@@ -225,12 +230,12 @@ impl BusinessCalendar {
                 let mut days = 0u8;
                 for name in names {
                     days |= 1
-                        << parse_weekday(name).ok_or_else(|| CalendarError::UnknownWorkingDay {
-                            name: name.clone(),
+                        << parse_weekday(name).ok_or_else(|| {
+                            CalendarProblem::UnknownWorkingDay { name: name.clone() }
                         })?;
                 }
                 if days == 0 {
-                    return Err(CalendarError::NoWorkingDays);
+                    return Err(CalendarProblem::NoWorkingDays.into());
                 }
                 days
             }
@@ -242,16 +247,17 @@ impl BusinessCalendar {
         let mut holidays = Vec::new();
         for text in spec.holidays.iter().flatten() {
             let date = crate::types::date::parse(text)
-                .ok_or_else(|| CalendarError::InvalidHoliday { text: text.clone() })?;
+                .ok_or_else(|| CalendarProblem::InvalidHoliday { text: text.clone() })?;
             holidays.push(date);
         }
         holidays.sort();
         holidays.dedup();
         if holidays.len() > HOLIDAYS_MAX {
-            return Err(CalendarError::TooManyHolidays {
+            return Err(CalendarProblem::TooManyHolidays {
                 count: holidays.len(),
                 max: HOLIDAYS_MAX,
-            });
+            }
+            .into());
         }
         Ok(BusinessCalendar {
             timezone,
@@ -380,8 +386,8 @@ fn lookup_zone(name: &str) -> Option<TimeZone> {
         .filter(|zone| !zone.is_unknown())
 }
 
-fn canonical_zone_name(name: &str) -> Result<String, CalendarError> {
-    let zone = lookup_zone(name).ok_or_else(|| CalendarError::UnknownTimezone {
+fn canonical_zone_name(name: &str) -> Result<String, CalendarProblem> {
+    let zone = lookup_zone(name).ok_or_else(|| CalendarProblem::UnknownTimezone {
         name: name.to_owned(),
     })?;
     Ok(zone.iana_name().unwrap_or(name).to_owned())
@@ -694,7 +700,7 @@ mod tests {
 
     #[test]
     fn invalid_specs_are_refused_with_the_reason() {
-        let hours = |text: &str, problem| CalendarError::InvalidHours {
+        let hours = |text: &str, problem| CalendarProblem::InvalidHours {
             text: text.to_owned(),
             problem,
         };
@@ -706,13 +712,13 @@ mod tests {
                 crate::types::date::format(Date::from_julian_day(2_461_000 + i).expect("in range"))
             })
             .collect();
-        let cases: Vec<(CalendarSpec, CalendarError)> = vec![
+        let cases: Vec<(CalendarSpec, CalendarProblem)> = vec![
             (
                 CalendarSpec {
                     timezone: Some("Mars/Olympus".into()),
                     ..Default::default()
                 },
-                CalendarError::UnknownTimezone {
+                CalendarProblem::UnknownTimezone {
                     name: "Mars/Olympus".into(),
                 },
             ),
@@ -721,7 +727,7 @@ mod tests {
                     timezone: Some("Etc/Unknown".into()),
                     ..Default::default()
                 },
-                CalendarError::UnknownTimezone {
+                CalendarProblem::UnknownTimezone {
                     name: "Etc/Unknown".into(),
                 },
             ),
@@ -730,7 +736,7 @@ mod tests {
                     timezone: Some(String::new()),
                     ..Default::default()
                 },
-                CalendarError::UnknownTimezone {
+                CalendarProblem::UnknownTimezone {
                     name: String::new(),
                 },
             ),
@@ -739,7 +745,7 @@ mod tests {
                     working_days: Some(vec!["mon".into(), "funday".into()]),
                     ..Default::default()
                 },
-                CalendarError::UnknownWorkingDay {
+                CalendarProblem::UnknownWorkingDay {
                     name: "funday".into(),
                 },
             ),
@@ -748,7 +754,7 @@ mod tests {
                     working_days: Some(vec![]),
                     ..Default::default()
                 },
-                CalendarError::NoWorkingDays,
+                CalendarProblem::NoWorkingDays,
             ),
             (
                 CalendarSpec {
@@ -832,7 +838,7 @@ mod tests {
                     holidays: Some(vec!["2026-02-30".into()]),
                     ..Default::default()
                 },
-                CalendarError::InvalidHoliday {
+                CalendarProblem::InvalidHoliday {
                     text: "2026-02-30".into(),
                 },
             ),
@@ -841,7 +847,7 @@ mod tests {
                     holidays: Some(many_holidays),
                     ..Default::default()
                 },
-                CalendarError::TooManyHolidays {
+                CalendarProblem::TooManyHolidays {
                     count: HOLIDAYS_MAX + 1,
                     max: HOLIDAYS_MAX,
                 },
@@ -850,7 +856,7 @@ mod tests {
         for (spec, expected) in cases {
             assert_eq!(
                 BusinessCalendar::from_spec(&spec),
-                Err(expected),
+                Err(DomainError::from(expected)),
                 "{spec:?}"
             );
         }

@@ -37,6 +37,7 @@
 
 use serde::de::DeserializeOwned;
 
+use crate::error::DomainError;
 use crate::events::{
     CommentAdded, Escalated, Event, FollowUpOpened, PolicySet, RefundIssued, TicketClosed,
     TicketOpened,
@@ -50,8 +51,9 @@ pub struct EncodedEvent {
     pub payload: Vec<u8>,
 }
 
+/// Why stored bytes do not decode; carried by [`DomainError::Undecodable`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CodecError {
+pub enum DecodeProblem {
     #[error("unknown event type {event_type:?}")]
     UnknownEventType { event_type: String },
     #[error("event type {event_type} has no schema version {schema_version}")]
@@ -89,8 +91,8 @@ pub fn encode(event: &Event) -> EncodedEvent {
 
 /// Decodes stored bytes of any schema version ever written into the current
 /// shape.
-pub fn decode(event_type: &str, schema_version: u16, payload: &[u8]) -> Result<Event, CodecError> {
-    decode_with(SCHEMAS, event_type, schema_version, payload)
+pub fn decode(event_type: &str, schema_version: u16, payload: &[u8]) -> Result<Event, DomainError> {
+    decode_with(SCHEMAS, event_type, schema_version, payload).map_err(DomainError::Undecodable)
 }
 
 /// The schema version `encode` writes for this event.
@@ -176,30 +178,30 @@ pub(crate) fn decode_with(
     event_type: &str,
     schema_version: u16,
     payload: &[u8],
-) -> Result<Event, CodecError> {
+) -> Result<Event, DecodeProblem> {
     let mut of_type = schemas
         .iter()
         .filter(|schema| schema.event_type == event_type)
         .peekable();
     let Some(first) = of_type.peek() else {
-        return Err(CodecError::UnknownEventType {
+        return Err(DecodeProblem::UnknownEventType {
             event_type: event_type.to_owned(),
         });
     };
     let known_type = first.event_type;
     let Some(schema) = of_type.find(|schema| schema.schema_version == schema_version) else {
-        return Err(CodecError::UnknownSchemaVersion {
+        return Err(DecodeProblem::UnknownSchemaVersion {
             event_type: known_type,
             schema_version,
         });
     };
     (schema.read)(payload).map_err(|error| match error {
-        ReadError::Malformed(source) => CodecError::Malformed {
+        ReadError::Malformed(source) => DecodeProblem::Malformed {
             event_type: schema.event_type,
             schema_version,
             source,
         },
-        ReadError::TrailingBytes(trailing_bytes) => CodecError::TrailingBytes {
+        ReadError::TrailingBytes(trailing_bytes) => DecodeProblem::TrailingBytes {
             event_type: schema.event_type,
             schema_version,
             trailing_bytes,
@@ -286,10 +288,12 @@ mod tests {
         // And without its row, the old version is unknown.
         assert!(matches!(
             decode("comment_added", 0, &old_bytes),
-            Err(CodecError::UnknownSchemaVersion {
-                event_type: "comment_added",
-                schema_version: 0
-            })
+            Err(DomainError::Undecodable(
+                DecodeProblem::UnknownSchemaVersion {
+                    event_type: "comment_added",
+                    schema_version: 0
+                }
+            ))
         ));
     }
 
@@ -311,9 +315,9 @@ mod tests {
     fn an_unknown_type_is_refused() {
         assert_eq!(
             decode("ticket_reopened", 1, &[]),
-            Err(CodecError::UnknownEventType {
+            Err(DomainError::Undecodable(DecodeProblem::UnknownEventType {
                 event_type: "ticket_reopened".to_owned()
-            })
+            }))
         );
     }
 
@@ -321,10 +325,12 @@ mod tests {
     fn an_unknown_version_is_refused() {
         assert_eq!(
             decode("escalated", 2, &[0, 0, 0, 0]),
-            Err(CodecError::UnknownSchemaVersion {
-                event_type: "escalated",
-                schema_version: 2
-            })
+            Err(DomainError::Undecodable(
+                DecodeProblem::UnknownSchemaVersion {
+                    event_type: "escalated",
+                    schema_version: 2
+                }
+            ))
         );
     }
 
@@ -342,10 +348,10 @@ mod tests {
         payload.push(0);
         assert!(matches!(
             decode(encoded.event_type, encoded.schema_version, &payload),
-            Err(CodecError::TrailingBytes {
+            Err(DomainError::Undecodable(DecodeProblem::TrailingBytes {
                 trailing_bytes: 1,
                 ..
-            })
+            }))
         ));
     }
 }

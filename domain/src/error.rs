@@ -1,4 +1,5 @@
-//! The situations in which the domain refuses a command, as one enum.
+//! The situations in which the domain refuses a command (and the one in
+//! which stored bytes do not decode), as one enum.
 //!
 //! Each variant names the situation and carries what a caller needs to say
 //! why. [`DomainError::code`] is the contract's stable snake_case `code`;
@@ -7,7 +8,8 @@
 use time::Date;
 
 use crate::access::Action;
-use crate::calendar::CalendarError;
+use crate::calendar::CalendarProblem;
+use crate::codec::DecodeProblem;
 use crate::types::{Currency, OrgId, Role, TicketId};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,6 +81,22 @@ pub enum DomainError {
         field: &'static str,
         problem: PolicyProblem,
     },
+
+    /// Stored event bytes that no schema of this build reads (a corrupt
+    /// copy, or an event type from a newer build). Not a refusal of a
+    /// command: `codec::decode` returns it, and no contract code fits.
+    #[error("stored event does not decode: {0}")]
+    Undecodable(DecodeProblem),
+}
+
+/// A calendar refused by `BusinessCalendar::from_spec` is an invalid policy.
+impl From<CalendarProblem> for DomainError {
+    fn from(problem: CalendarProblem) -> DomainError {
+        DomainError::InvalidPolicy {
+            field: "calendar",
+            problem: PolicyProblem::Calendar(problem),
+        }
+    }
 }
 
 impl DomainError {
@@ -100,6 +118,7 @@ impl DomainError {
             DomainError::TicketExists { .. } => "ticket_exists",
             DomainError::InvalidField { .. } => "invalid_field",
             DomainError::InvalidPolicy { .. } => "invalid_policy",
+            DomainError::Undecodable(_) => "internal",
         }
     }
 }
@@ -136,7 +155,7 @@ pub enum PolicyProblem {
     TooMany { count: usize, max: usize },
     /// The contract's `calendar` parts, refused by `BusinessCalendar::from_spec`.
     #[error("is refused: {0}")]
-    Calendar(CalendarError),
+    Calendar(CalendarProblem),
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::access::Action;
-use crate::calendar::{self, BusinessCalendar, CalendarError};
+use crate::calendar::{self, BusinessCalendar};
 use crate::error::{DomainError, PolicyProblem};
 use crate::events::{Event, PolicySet};
 use crate::ticket::Context;
@@ -154,16 +154,6 @@ pub fn apply_policy(policy: OrgPolicy, event: &Event) -> OrgPolicy {
     match event {
         Event::PolicySet(set) => set.policy.clone(),
         _ => policy,
-    }
-}
-
-/// A calendar refused by `BusinessCalendar::from_spec` is an invalid policy.
-impl From<CalendarError> for DomainError {
-    fn from(error: CalendarError) -> DomainError {
-        DomainError::InvalidPolicy {
-            field: "calendar",
-            problem: PolicyProblem::Calendar(error),
-        }
     }
 }
 

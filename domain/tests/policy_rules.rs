@@ -387,9 +387,7 @@ fn a_calendar_refused_by_its_parser_is_an_invalid_policy() {
         timezone: Some("Nowhere/Atlantis".to_owned()),
         ..Default::default()
     };
-    let error: DomainError = BusinessCalendar::from_spec(&spec)
-        .expect_err("unknown zone")
-        .into();
+    let error = BusinessCalendar::from_spec(&spec).expect_err("unknown zone");
     assert_eq!(error.code(), "invalid_policy");
     assert!(matches!(
         error,

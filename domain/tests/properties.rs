@@ -11,7 +11,7 @@ use std::num::NonZeroU64;
 
 use docket_domain::access::Action;
 use docket_domain::calendar::{BusinessCalendar, WorkingHours};
-use docket_domain::codec::{decode, encode, CodecError};
+use docket_domain::codec::{decode, encode, DecodeProblem};
 use docket_domain::error::DomainError;
 use docket_domain::events::{
     CommentAdded, Escalated, Event, FollowUpOpened, PolicySet, RefundIssued, TicketClosed,
@@ -597,7 +597,7 @@ proptest! {
         payload.extend_from_slice(&extra);
         let refused = matches!(
             decode(event.event_type(), 1, &payload),
-            Err(CodecError::TrailingBytes { trailing_bytes, .. }) if trailing_bytes == extra.len()
+            Err(DomainError::Undecodable(DecodeProblem::TrailingBytes { trailing_bytes, .. })) if trailing_bytes == extra.len()
         );
         prop_assert!(refused);
     }
@@ -622,7 +622,7 @@ proptest! {
         prop_assert!(
             matches!(
                 decode(encoded.event_type, version, &encoded.payload),
-                Err(CodecError::UnknownSchemaVersion { .. })
+                Err(DomainError::Undecodable(DecodeProblem::UnknownSchemaVersion { .. }))
             ),
             "version {version}"
         );
