@@ -35,8 +35,68 @@ const PAGE_CACHE_MAX: usize = 2_048;
 /// An entry: its suffix (the key after the space) and its value.
 pub(crate) type Entry = (Vec<u8>, Vec<u8>);
 
+/// A page in memory: its entries in suffix order (what is stored), and
+/// beside them the first 16 bytes of each suffix as one number. A search
+/// compares those numbers, held together in one allocation, and reads a
+/// suffix itself only among entries whose first 16 bytes tie; comparing
+/// the suffixes directly followed a pointer per probe into cold memory
+/// (`memcmp` was ~8% of a rebuild's profile).
+struct Page {
+    prefixes: Vec<u128>,
+    entries: Vec<Entry>,
+}
+
+/// The first 16 bytes of `suffix`, zero-padded, as a big-endian number:
+/// `prefix_of(a) < prefix_of(b)` implies `a < b`, so only equal prefixes
+/// need the full comparison (a zero pad sorts a shorter suffix first,
+/// as the byte order does).
+fn prefix_of(suffix: &[u8]) -> u128 {
+    let mut bytes = [0u8; 16];
+    let len = suffix.len().min(16);
+    bytes[..len].copy_from_slice(&suffix[..len]);
+    u128::from_be_bytes(bytes)
+}
+
+impl Page {
+    fn new(entries: Vec<Entry>) -> Page {
+        let prefixes = entries
+            .iter()
+            .map(|(suffix, _)| prefix_of(suffix))
+            .collect();
+        Page { prefixes, entries }
+    }
+
+    /// As `binary_search` on the entries by suffix.
+    fn search(&self, suffix: &[u8]) -> Result<usize, usize> {
+        let prefix = prefix_of(suffix);
+        let start = self.prefixes.partition_point(|p| *p < prefix);
+        let tied = self.prefixes[start..].partition_point(|p| *p == prefix);
+        self.entries[start..start + tied]
+            .binary_search_by(|(s, _)| s.as_slice().cmp(suffix))
+            .map(|i| start + i)
+            .map_err(|i| start + i)
+    }
+
+    fn insert(&mut self, index: usize, suffix: Vec<u8>, value: Vec<u8>) {
+        self.prefixes.insert(index, prefix_of(&suffix));
+        self.entries.insert(index, (suffix, value));
+    }
+
+    fn remove(&mut self, index: usize) {
+        self.prefixes.remove(index);
+        self.entries.remove(index);
+    }
+
+    fn split_off(&mut self, at: usize) -> Page {
+        Page {
+            prefixes: self.prefixes.split_off(at),
+            entries: self.entries.split_off(at),
+        }
+    }
+}
+
 pub(crate) struct Pages {
-    cache: WriteBack<Vec<u8>, Vec<Entry>>,
+    cache: WriteBack<Vec<u8>, Page>,
     /// Per space read so far, the keys of its pages as of the last change:
     /// committed, plus created, minus dropped since the last commit. A
     /// failed commit discards the whole `Pages` (the runner stops), so it
@@ -71,15 +131,15 @@ impl Pages {
         let page = self
             .cache
             .get_mut(&key, || load(tree, &key))?
-            .get_or_insert_with(Vec::new);
-        match page.binary_search_by(|(s, _)| s.as_slice().cmp(&suffix)) {
-            Ok(index) => page[index].1 = value,
-            Err(index) => page.insert(index, (suffix, value)),
+            .get_or_insert_with(|| Page::new(Vec::new()));
+        match page.search(&suffix) {
+            Ok(index) => page.entries[index].1 = value,
+            Err(index) => page.insert(index, suffix, value),
         }
-        if page.len() > PAGE_ENTRIES_MAX {
-            let right = page.split_off(page.len() / 2);
+        if page.entries.len() > PAGE_ENTRIES_MAX {
+            let right = page.split_off(page.entries.len() / 2);
             let mut right_key = space.to_vec();
-            right_key.extend_from_slice(&right[0].0);
+            right_key.extend_from_slice(&right.entries[0].0);
             self.created(space, &right_key);
             *self.cache.get_mut(&right_key, || Ok(None))? = Some(right);
         }
@@ -100,10 +160,10 @@ impl Pages {
         let Some(page) = slot else {
             return Ok(());
         };
-        if let Ok(index) = page.binary_search_by(|(s, _)| s.as_slice().cmp(suffix)) {
+        if let Ok(index) = page.search(suffix) {
             page.remove(index);
         }
-        if page.is_empty() {
+        if page.entries.is_empty() {
             *slot = None;
             if let Some(keys) = self.directory.get_mut(space) {
                 keys.remove(&key);
@@ -124,8 +184,8 @@ impl Pages {
             return Ok(());
         };
         if let Some(page) = self.cache.get_mut(&key, || load(tree, &key))? {
-            if let Ok(index) = page.binary_search_by(|(s, _)| s.as_slice().cmp(suffix)) {
-                change(&mut page[index].1);
+            if let Ok(index) = page.search(suffix) {
+                change(&mut page.entries[index].1);
             }
         }
         Ok(())
@@ -135,7 +195,7 @@ impl Pages {
     pub(crate) fn write(&mut self, batch: &mut sled::Batch) -> Result<(), ProjectionError> {
         for key in self.cache.dirty_keys().to_vec() {
             match self.cache.dirty_mut(&key) {
-                Some(Some(page)) => batch.insert(key, store::encode("index page", page)?),
+                Some(Some(page)) => batch.insert(key, store::encode("index page", &page.entries)?),
                 Some(None) => batch.remove(key),
                 None => {}
             }
@@ -182,9 +242,9 @@ impl Pages {
     }
 }
 
-fn load(tree: &sled::Tree, key: &[u8]) -> Result<Option<Vec<Entry>>, ProjectionError> {
+fn load(tree: &sled::Tree, key: &[u8]) -> Result<Option<Page>, ProjectionError> {
     match tree.get(key)? {
-        Some(bytes) => store::decode("index page", &bytes).map(Some),
+        Some(bytes) => store::decode("index page", &bytes).map(|entries| Some(Page::new(entries))),
         None => Ok(None),
     }
 }
@@ -285,6 +345,57 @@ mod tests {
         pages.write(&mut batch).expect("write");
         tree.apply_batch(batch).expect("apply");
         pages.committed();
+    }
+
+    proptest::proptest! {
+        /// A page keeps its entries in byte order and finds them as a
+        /// plain binary search over the suffixes would, including suffixes
+        /// that tie on their first 16 bytes, are shorter than 16 bytes or
+        /// end in zero bytes (which the prefix pads with).
+        #[test]
+        fn page_search_agrees_with_byte_order(
+            operations in proptest::collection::vec(
+                (proptest::bool::ANY, proptest::collection::vec(
+                    proptest::prop_oneof![proptest::strategy::Just(0u8), proptest::strategy::Just(1u8), proptest::num::u8::ANY],
+                    0..20,
+                )),
+                0..200,
+            )
+        ) {
+            let mut page = Page::new(Vec::new());
+            let mut expected = BTreeSet::new();
+            for (insert, mut suffix) in operations {
+                // Half of the suffixes share a 16-byte head, to force ties.
+                if suffix.len() % 2 == 0 {
+                    let mut tied = vec![7u8; 16];
+                    tied.append(&mut suffix);
+                    suffix = tied;
+                }
+                let reference = expected.iter().position(|s: &Vec<u8>| s == &suffix);
+                match page.search(&suffix) {
+                    Ok(index) => {
+                        proptest::prop_assert_eq!(Some(index), reference);
+                        if !insert {
+                            page.remove(index);
+                            expected.remove(&suffix);
+                        }
+                    }
+                    Err(index) => {
+                        proptest::prop_assert_eq!(reference, None);
+                        let below = expected.iter().filter(|s| **s < suffix).count();
+                        proptest::prop_assert_eq!(index, below);
+                        if insert {
+                            page.insert(index, suffix.clone(), Vec::new());
+                            expected.insert(suffix);
+                        }
+                    }
+                }
+                let stored: Vec<Vec<u8>> = page.entries.iter().map(|(s, _)| s.clone()).collect();
+                let want: Vec<Vec<u8>> = expected.iter().cloned().collect();
+                proptest::prop_assert_eq!(stored, want);
+                proptest::prop_assert_eq!(page.prefixes.len(), page.entries.len());
+            }
+        }
     }
 
     #[test]
