@@ -97,7 +97,8 @@ impl Page {
 
 pub(crate) struct Pages {
     cache: WriteBack<Vec<u8>, Page>,
-    /// Per space read so far, the keys of its pages as of the last change:
+    /// Per space read so far, the lower bounds of its pages (their keys
+    /// without the space) as of the last change:
     /// committed, plus created, minus dropped since the last commit. A
     /// failed commit discards the whole `Pages` (the runner stops), so it
     /// never disagrees with sled for long.
@@ -165,8 +166,8 @@ impl Pages {
         }
         if page.entries.is_empty() {
             *slot = None;
-            if let Some(keys) = self.directory.get_mut(space) {
-                keys.remove(&key);
+            if let Some(bounds) = self.directory.get_mut(space) {
+                bounds.remove(&key[space.len()..]);
             }
         }
         Ok(())
@@ -209,8 +210,8 @@ impl Pages {
 
     /// `key` (a page of `space`, whose directory is loaded) is in use.
     fn created(&mut self, space: &[u8], key: &[u8]) {
-        if let Some(keys) = self.directory.get_mut(space) {
-            keys.insert(key.to_vec());
+        if let Some(bounds) = self.directory.get_mut(space) {
+            bounds.insert(key[space.len()..].to_vec());
         }
     }
 
@@ -222,23 +223,26 @@ impl Pages {
         space: &[u8],
         suffix: &[u8],
     ) -> Result<Option<Vec<u8>>, ProjectionError> {
-        let keys = match self.directory.get(space) {
-            Some(keys) => keys,
+        let bounds = match self.directory.get(space) {
+            Some(bounds) => bounds,
             None => {
-                let mut keys = BTreeSet::new();
+                let mut bounds = BTreeSet::new();
                 for entry in tree.scan_prefix(space) {
                     let (key, _) = entry?;
-                    keys.insert(key.to_vec());
+                    bounds.insert(key[space.len()..].to_vec());
                 }
-                self.directory.entry(space.to_vec()).or_insert(keys)
+                self.directory.entry(space.to_vec()).or_insert(bounds)
             }
         };
-        let mut full = space.to_vec();
-        full.extend_from_slice(suffix);
-        Ok(keys
-            .range::<[u8], _>((Bound::Included(space), Bound::Included(full.as_slice())))
+        Ok(bounds
+            .range::<[u8], _>((Bound::Unbounded, Bound::Included(suffix)))
             .next_back()
-            .cloned())
+            .map(|bound| {
+                let mut key = Vec::with_capacity(space.len() + bound.len());
+                key.extend_from_slice(space);
+                key.extend_from_slice(bound);
+                key
+            }))
     }
 }
 
