@@ -5,7 +5,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::StatusCode;
-use bytes::BytesMut;
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
@@ -59,9 +58,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 /// [`OVERSIZE_DRAIN_BYTES_MAX`] for why an oversize body is read on.
 async fn read_limited(body: Body) -> Result<Bytes, ApiError> {
     let mut stream = body.into_data_stream();
-    // Most bodies arrive as one chunk, which is kept without a copy.
-    let mut first: Option<Bytes> = None;
-    let mut joined = BytesMut::new();
+    let mut kept: Vec<Bytes> = Vec::new();
     let mut received = 0usize;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|error| {
@@ -75,23 +72,20 @@ async fn read_limited(body: Body) -> Result<Bytes, ApiError> {
             return Err(too_large());
         }
         if received > BODY_BYTES_MAX {
-            first = None;
-            joined = BytesMut::new();
+            // Past the limit the body is only counted, not kept.
+            kept.clear();
             continue;
         }
-        match first.take() {
-            None if joined.is_empty() => first = Some(chunk),
-            None => joined.extend_from_slice(&chunk),
-            Some(earlier) => {
-                joined.extend_from_slice(&earlier);
-                joined.extend_from_slice(&chunk);
-            }
-        }
+        kept.push(chunk);
     }
     if received > BODY_BYTES_MAX {
         return Err(too_large());
     }
-    Ok(first.unwrap_or_else(|| joined.freeze()))
+    // Most bodies arrive as one chunk, which is kept without a copy.
+    Ok(match kept.len() {
+        1 => kept.swap_remove(0),
+        _ => Bytes::from(kept.concat()),
+    })
 }
 
 pub fn too_large() -> ApiError {
