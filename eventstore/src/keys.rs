@@ -7,6 +7,8 @@ pub(crate) const IDEMPOTENCY: u8 = b'I';
 pub(crate) const IDEMPOTENCY_EXPIRY: u8 = b'E';
 pub(crate) const HEAD: &[u8] = b"M";
 pub(crate) const SEQUENCE: &[u8] = b"Q";
+/// The idempotency keys of the last group commit that recorded any.
+pub(crate) const PENDING_KEYS: &[u8] = b"P";
 
 pub(crate) const LOG_KEY_BYTES: usize = 9;
 

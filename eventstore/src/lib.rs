@@ -16,6 +16,7 @@
 //! | `I` + idempotency key | format byte + postcard idempotency record (with its recorded time) |
 //! | `E` + recorded time (sign-flipped i64 BE) + idempotency key | empty: expiry index for pruning |
 //! | `M` | format byte + head position u64 BE + head hash |
+//! | `P` | format byte + postcard pending keys: the first position and the idempotency keys (with times) of the last group commit that recorded any |
 //! | `Q` | sequence high-water mark u64 BE (`next_sequence`) |
 //!
 //! Beside sled's files: `LOCK` (held while open) and `WATERMARK`, a position
@@ -23,10 +24,13 @@
 //! everything after a bad CRC (see `watermark.rs`); opening refuses a log
 //! that ends before it.
 //!
-//! Every group commit is one `apply_batch` (log entries, index entries,
-//! idempotency records, pruned expired keys and the head together), so a
-//! crash leaves either all of a commit or none of it, and opening reads the
-//! head record instead of replaying the log.
+//! A group commit writes its keys one by one, the head record last (why not
+//! one sled batch: `writer.rs`). sled recovers one thread's writes as a
+//! prefix of their order, so a crash leaves every commit up to the durable
+//! head record, plus at most a torn tail of the next one, which opening
+//! removes before anything reads the store (`open::remove_torn_tail`). So a
+//! commit lands whole or not at all, and opening reads the head record
+//! instead of replaying the log.
 //!
 //! # Back of the envelope (measured figures: `docs/benchmarks.md`)
 //!
@@ -40,8 +44,10 @@
 //!   therefore gets ~300-600 appends/s; 64 appenders share each commit
 //!   (batch ≈ 64), ≈ 20-40k events/s, all bounded by fsyncs/s, not CPU.
 //! - CPU per event in the writer: postcard encode ~0.3 µs, BLAKE3 of ~500 B
-//!   ~0.5 µs, two sled inserts ~2-5 µs: ≥ 150k events/s on one core, far
-//!   above what the disk acknowledges.
+//!   ~0.5 µs, two sled inserts: ~8-10 µs each on the development VM (sled
+//!   splits a leaf every ~8 sequential inserts and copies nodes on write), so
+//!   the writer, not the disk, bounds 64 appenders there (measured:
+//!   `docs/benchmarks.md`).
 //! - Expected load: a support desk commands ~10-1000 appends/s at peak, two
 //!   orders of magnitude under the ceiling; 1M events/day ≈ 1 GB/day on disk.
 //! - `verify`: decode + BLAKE3 + a sled iterator step per event (~2 µs of
@@ -56,7 +62,7 @@
 //! directly but never past the head the writer published after the
 //! `fdatasync`, so nothing is visible before it is durable. If a commit fails
 //! the store is poisoned (see [`StoreError::Poisoned`]): sled's in-memory
-//! tree may then hold a batch that is not on disk, and the only safe way back
+//! tree may then hold writes that are not on disk, and the only safe way back
 //! is to reopen the folder, which recovers exactly what the disk holds.
 
 mod error;
@@ -83,8 +89,8 @@ pub use types::{
     NewEvent, NewIdempotencyRecord, RecordedEvent, StreamAppend, VerifyReport,
 };
 
-/// Append requests taken into one group commit (one sled batch, one flush,
-/// one `fdatasync`). Bounds the commit's memory and the latency of its first
+/// Append requests taken into one group commit (one sled flush, one
+/// `fdatasync`). Bounds the commit's memory and the latency of its first
 /// request; above 256 concurrent appenders the disk, not this bound, limits.
 pub const APPEND_BATCH_MAX: usize = 512;
 

@@ -1,5 +1,6 @@
 //! Opening a folder: the lock, sled (which may panic on a corrupt file),
-//! and the O(1) checks of the head record, the watermark and the sequence.
+//! the O(1) checks of the head record, the watermark and the sequence, and
+//! the removal of a group commit a crash left torn after the head.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -8,9 +9,9 @@ use std::path::Path;
 use crate::error::{FaultReason, StoreError};
 use crate::keys;
 use crate::record::{self, GENESIS_HASH};
-use crate::store::read_entry;
+use crate::store::{read_entry, read_idempotency_raw};
 use crate::types::Head;
-use crate::SLED_CACHE_BYTES;
+use crate::{APPEND_BATCH_MAX, APPEND_EVENTS_MAX, SLED_CACHE_BYTES};
 
 /// `std::fs::File::try_lock` on `<dir>/LOCK`: sled locks its own file too,
 /// but its error does not say what happened.
@@ -52,47 +53,126 @@ pub(crate) fn sled_panicked(
     StoreError::SledPanicked { during, message }
 }
 
-/// The head record, checked against the entry it names and the absence of
-/// the next one (two point reads: open stays O(1) in the log size).
+/// The head record, checked against the entry it names (one point read:
+/// open stays O(1) in the log size). No record: the empty log's head.
 pub(crate) fn read_head(db: &sled::Db) -> Result<Head, StoreError> {
     let Some(bytes) = db.get(keys::HEAD)? else {
-        // No head: the log must be empty (a fresh folder).
-        let first = db.scan_prefix([keys::LOG]).next().transpose()?;
-        return match first {
-            None => Ok(Head {
-                position: 0,
-                hash: GENESIS_HASH,
-            }),
-            Some((key, _)) => Err(StoreError::Corrupt {
-                position: keys::parse_log_key(&key).unwrap_or(0),
-                reason: FaultReason::HeadMismatch {
-                    head_position: None,
-                    last_position: 0,
-                },
-            }),
-        };
+        return Ok(Head {
+            position: 0,
+            hash: GENESIS_HASH,
+        });
     };
-    let head_fault = |head_position, last_position| StoreError::Corrupt {
+    let Some((position, hash)) = record::decode_head(&bytes) else {
+        return Err(head_fault(None, 0));
+    };
+    if position > 0 && read_entry(db, position)?.hash != hash {
+        return Err(head_fault(Some(position), position));
+    }
+    Ok(Head { position, hash })
+}
+
+fn head_fault(head_position: Option<u64>, last_position: u64) -> StoreError {
+    StoreError::Corrupt {
         position: last_position,
         reason: FaultReason::HeadMismatch {
             head_position,
             last_position,
         },
-    };
-    let Some((position, hash)) = record::decode_head(&bytes) else {
-        return Err(head_fault(None, 0));
-    };
-    if position > 0 {
-        let entry = read_entry(db, position)?;
-        if entry.hash != hash {
-            return Err(head_fault(Some(position), position));
+    }
+}
+
+/// Removes what a crash left of a group commit after the durable head (see
+/// `writer.rs`): log entries past the head with their index keys, and the
+/// idempotency records the group's pending-keys record names. Returns
+/// whether it removed anything; the caller then makes the removal durable.
+///
+/// Refuses (`HeadMismatch`) what a crash cannot leave: a tail that reaches
+/// back to the watermark (it was durable once), does not start right after
+/// the head, has a gap, or is longer than a group; then the head record
+/// itself is wrong. Each entry's index key goes before the entry, and the records
+/// before the pending-keys record, so a crash during this removal leaves
+/// what the next open finds and removes.
+pub(crate) fn remove_torn_tail(
+    db: &sled::Db,
+    head: Head,
+    watermark: Head,
+) -> Result<bool, StoreError> {
+    let first_after_head = head.position + 1;
+    // Positions only: a torn tail is at most one group, but a wrong head
+    // record could have any number of entries after it.
+    let mut tail = Vec::new();
+    for entry in db.range(keys::log_key(first_after_head)..=keys::log_key(u64::MAX)) {
+        let (key, _) = entry?;
+        tail.push(keys::parse_log_key(&key));
+        if tail.len() > TORN_TAIL_MAX {
+            break;
         }
     }
-    if db.get(keys::log_key(position + 1))?.is_some() {
-        return Err(head_fault(Some(position), position + 1));
+    let pending = match db.get(keys::PENDING_KEYS)? {
+        None => None,
+        Some(bytes) => {
+            let (first_position, recorded) =
+                record::decode_pending_keys(&bytes).map_err(|e| StoreError::Corrupt {
+                    position: first_after_head,
+                    reason: FaultReason::Undecodable {
+                        detail: format!("pending idempotency keys record: {e}"),
+                    },
+                })?;
+            (first_position > head.position).then_some((first_position, recorded))
+        }
+    };
+    if tail.is_empty() && pending.is_none() {
+        return Ok(false);
     }
-    Ok(Head { position, hash })
+    // What a crash can leave: the group right after the head, in position
+    // order from its first entry, no longer than a group, never durable.
+    let torn_commit = first_after_head > watermark.position
+        && tail.len() <= TORN_TAIL_MAX
+        && tail
+            .iter()
+            .zip(first_after_head..)
+            .all(|(position, expected)| *position == Some(expected))
+        && pending
+            .as_ref()
+            .is_none_or(|(first, _)| *first == first_after_head);
+    if !torn_commit {
+        let head_record_position = (head.position > 0).then_some(head.position);
+        let first = match (tail.first(), &pending) {
+            (Some(position), _) => position.unwrap_or(first_after_head),
+            (None, Some((first, _))) => *first,
+            (None, None) => first_after_head,
+        };
+        return Err(head_fault(head_record_position, first));
+    }
+    tracing::warn!(
+        head = head.position,
+        entries = tail.len(),
+        "removing the torn tail of a group commit interrupted by a crash (never acknowledged)"
+    );
+    for position in tail.into_iter().flatten() {
+        let entry = read_entry(db, position)?;
+        let index_key = keys::stream_key(&entry.stream, entry.version);
+        if db.get(&index_key)?.as_deref() == Some(&position.to_be_bytes()[..]) {
+            db.remove(index_key)?;
+        }
+        db.remove(keys::log_key(position))?;
+    }
+    if let Some((_, recorded)) = pending {
+        for (recorded_at_unix_nanos, key) in recorded {
+            let torn = read_idempotency_raw(db, &key)?
+                .is_some_and(|record| record.first_position > head.position);
+            if torn {
+                db.remove(keys::idempotency_key(&key))?;
+                db.remove(keys::expiry_key(recorded_at_unix_nanos, &key))?;
+            }
+        }
+        db.remove(keys::PENDING_KEYS)?;
+    }
+    Ok(true)
 }
+
+/// The most entries one group commit can hold.
+const TORN_TAIL_MAX: usize = APPEND_BATCH_MAX * APPEND_EVENTS_MAX;
 
 /// The log must reach the watermark and hold its hash there.
 pub(crate) fn check_watermark(

@@ -103,6 +103,23 @@ struct IdempotencyV1<'a> {
     recorded_at_unix_nanos: i64,
 }
 
+/// The idempotency keys a group commit records, written before any other
+/// key of the group (format version 1, FROZEN). After a crash, the torn tail
+/// of a group can only be found through its log entries and this record:
+/// the idempotency table is keyed by opaque caller keys, not positions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct PendingKeysV1<'a> {
+    first_position: u64,
+    #[serde(borrow)]
+    keys: Vec<PendingKeyV1<'a>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct PendingKeyV1<'a> {
+    recorded_at_unix_nanos: i64,
+    key: &'a [u8],
+}
+
 /// `blake3(prev_hash || hashed)`.
 pub fn chain_hash(prev_hash: &[u8; HASH_BYTES], hashed: &[u8]) -> [u8; HASH_BYTES] {
     let mut hasher = blake3::Hasher::new();
@@ -201,6 +218,22 @@ pub(crate) fn decode_stored(bytes: &[u8]) -> Result<StoredRecord<'_>, RecordErro
     })
 }
 
+/// A format-1 record of the store's own tables: the format byte, then one
+/// postcard value and nothing after it.
+fn decode_format_v1<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, RecordError> {
+    let (&format, body) = bytes
+        .split_first()
+        .ok_or(RecordError::TooShort { len: 0 })?;
+    if format != FORMAT_V1 {
+        return Err(RecordError::UnknownFormat { format });
+    }
+    let (stored, rest) = postcard::take_from_bytes::<T>(body).map_err(RecordError::Postcard)?;
+    if !rest.is_empty() {
+        return Err(RecordError::TrailingBytes { count: rest.len() });
+    }
+    Ok(stored)
+}
+
 pub(crate) fn encode_idempotency(record: &IdempotencyRecord) -> Vec<u8> {
     let stored = IdempotencyV1 {
         fingerprint: record.fingerprint,
@@ -214,17 +247,7 @@ pub(crate) fn encode_idempotency(record: &IdempotencyRecord) -> Vec<u8> {
 }
 
 pub(crate) fn decode_idempotency(bytes: &[u8]) -> Result<IdempotencyRecord, RecordError> {
-    let (&format, body) = bytes
-        .split_first()
-        .ok_or(RecordError::TooShort { len: 0 })?;
-    if format != FORMAT_V1 {
-        return Err(RecordError::UnknownFormat { format });
-    }
-    let (stored, rest) =
-        postcard::take_from_bytes::<IdempotencyV1<'_>>(body).map_err(RecordError::Postcard)?;
-    if !rest.is_empty() {
-        return Err(RecordError::TrailingBytes { count: rest.len() });
-    }
+    let stored: IdempotencyV1<'_> = decode_format_v1(bytes)?;
     Ok(IdempotencyRecord {
         fingerprint: stored.fingerprint,
         response: stored.response.to_vec(),
@@ -232,6 +255,36 @@ pub(crate) fn decode_idempotency(bytes: &[u8]) -> Result<IdempotencyRecord, Reco
         last_position: stored.last_position,
         recorded_at_unix_nanos: stored.recorded_at_unix_nanos,
     })
+}
+
+/// The pending-keys record of a group whose first event is at
+/// `first_position`: each key with the time it is recorded at.
+pub(crate) fn encode_pending_keys(first_position: u64, keys: &[(i64, &[u8])]) -> Vec<u8> {
+    let stored = PendingKeysV1 {
+        first_position,
+        keys: keys
+            .iter()
+            .map(|&(recorded_at_unix_nanos, key)| PendingKeyV1 {
+                recorded_at_unix_nanos,
+                key,
+            })
+            .collect(),
+    };
+    postcard::to_extend(&stored, vec![FORMAT_V1])
+        .expect("postcard cannot fail to encode plain fields into a Vec")
+}
+
+/// `(first_position, [(recorded_at_unix_nanos, key)])`.
+pub(crate) type PendingKeys = (u64, Vec<(i64, Vec<u8>)>);
+
+pub(crate) fn decode_pending_keys(bytes: &[u8]) -> Result<PendingKeys, RecordError> {
+    let stored: PendingKeysV1<'_> = decode_format_v1(bytes)?;
+    let keys = stored
+        .keys
+        .into_iter()
+        .map(|k| (k.recorded_at_unix_nanos, k.key.to_vec()))
+        .collect();
+    Ok((stored.first_position, keys))
 }
 
 /// Head record: format byte, position u64 BE, hash.
@@ -328,6 +381,33 @@ mod tests {
         assert_eq!(decode_head(&[FORMAT_V1; 3]), None);
     }
 
+    /// Golden bytes of the pending-keys record, format 1: they must decode
+    /// to the same value forever (and today's encoder must still make them).
+    #[test]
+    fn pending_keys_v1_golden_bytes() {
+        let golden: &[u8] = &[
+            1, // format
+            0x96, 0x01, // first_position 150 (varint)
+            2,    // two keys
+            0x03, 2, b'k', b'1', // recorded_at -2 (zigzag varint), "k1"
+            0x80, 0x94, 0xeb, 0xdc, 0x03, 1, b'z', // recorded_at 500,000,000, "z"
+        ];
+        let expected: PendingKeys = (
+            150,
+            vec![(-2, b"k1".to_vec()), (500_000_000, b"z".to_vec())],
+        );
+        assert_eq!(decode_pending_keys(golden), Ok(expected));
+        assert_eq!(
+            encode_pending_keys(150, &[(-2, &b"k1"[..]), (500_000_000, &b"z"[..])]),
+            golden
+        );
+        assert_eq!(
+            decode_pending_keys(&[2, 0, 0]),
+            Err(RecordError::UnknownFormat { format: 2 })
+        );
+        assert!(decode_pending_keys(&[golden, &[0][..]].concat()).is_err());
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -336,6 +416,7 @@ mod tests {
             let _ = decode(&bytes);
             let _ = decode_idempotency(&bytes);
             let _ = decode_head(&bytes);
+            let _ = decode_pending_keys(&bytes);
         }
 
         #[test]

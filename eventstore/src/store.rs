@@ -14,7 +14,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::error::{FaultReason, StoreError};
 use crate::keys;
 use crate::open::{
-    check_watermark, lock_folder, open_sled, read_head, read_sequence, sled_panicked,
+    check_watermark, lock_folder, open_sled, read_head, read_sequence, remove_torn_tail,
+    sled_panicked,
 };
 use crate::record;
 use crate::subscription::Subscription;
@@ -39,13 +40,13 @@ pub struct Store {
 /// size is `appends / commits`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct WriterStats {
-    /// Group commits (sled batch + flush + fdatasync).
+    /// Group commits (the group's sled writes + flush + fdatasync).
     pub commits: u64,
     /// Append requests committed (duplicates and rejections excluded).
     pub appends: u64,
     pub events: u64,
     /// Time the writer spent, summed over commits, checking and encoding
-    /// requests, in sled's `apply_batch`, in sled's `flush()` (pwrite +
+    /// requests, writing the group's keys to sled, in sled's `flush()` (pwrite +
     /// `sync_file_range`), and in `fdatasync`.
     pub stage_nanos: u64,
     pub apply_nanos: u64,
@@ -63,7 +64,7 @@ pub struct CommitReport {
     /// sled's `flush()` and the `fdatasync` after it: the device part.
     pub flush: Duration,
     /// From the start of the commit to durability (checks, encoding,
-    /// sled's `apply_batch`, flush and sync).
+    /// the sled writes, flush and sync).
     pub total: Duration,
 }
 
@@ -120,6 +121,11 @@ impl Store {
         File::open(dir)?.sync_all()?;
         let head = read_head(&db)?;
         let mut watermark = Watermark::open(dir)?;
+        if remove_torn_tail(&db, head, watermark.head())? {
+            // The removal is durable before anything reuses its positions.
+            db.flush()?;
+            data_file.sync_data()?;
+        }
         check_watermark(&db, head, watermark.head())?;
         watermark.write(head)?;
         let sequence_end = read_sequence(&db)?;

@@ -656,3 +656,120 @@ async fn the_parallel_proof_and_the_exact_walk_agree_on_a_sound_log() {
         VerifyReport::Fault { position: p, reason: FaultReason::IndexMismatch { .. } } if p == position
     ));
 }
+
+/// What a crash in the middle of a group commit leaves (writes are plain
+/// inserts, the head record last): the group's keys without its head
+/// record. Made here by committing the group, then putting back the head
+/// record and the watermark from before it.
+#[tokio::test]
+async fn opening_removes_a_group_commit_torn_by_a_crash() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path()).expect("open");
+    store
+        .append(single("ticket-a", ExpectedVersion::NoStream, &["a1", "a2"]))
+        .await
+        .expect("append");
+    let durable = store.head();
+    store.close().expect("close");
+    let watermark_before = std::fs::read(dir.path().join("WATERMARK")).expect("watermark");
+
+    let request_b = || AppendRequest {
+        streams: vec![
+            to_stream("ticket-b", ExpectedVersion::NoStream, &["b1"]),
+            to_stream("ticket-a", ExpectedVersion::Exact(2), &["a3"]),
+        ],
+        ..keyed("unused", "key-b", T0)
+    };
+    let store = Store::open(dir.path()).expect("reopen");
+    assert_eq!(
+        committed(store.append(request_b()).await.expect("append")).0,
+        3
+    );
+    store.close().expect("close");
+
+    {
+        let db = crate::open::open_sled(dir.path()).expect("raw sled");
+        assert!(db.get(crate::keys::PENDING_KEYS).expect("get").is_some());
+        let head = crate::record::encode_head(durable.position, &durable.hash);
+        db.insert(crate::keys::HEAD, &head[..]).expect("insert");
+        db.flush().expect("flush");
+    }
+    std::fs::write(dir.path().join("WATERMARK"), watermark_before).expect("watermark");
+
+    let store = Store::open(dir.path()).expect("open removes the torn tail");
+    assert_eq!(store.head(), durable);
+    assert_eq!(store.read_stream("ticket-b").expect("read"), vec![]);
+    assert_eq!(
+        payloads(&store.read_stream("ticket-a").expect("read")),
+        ["a1", "a2"]
+    );
+    assert!(store
+        .idempotency_record(b"key-b", T0)
+        .expect("read")
+        .is_none());
+    let db = store.db();
+    assert!(db.get(crate::keys::log_key(3)).expect("get").is_none());
+    assert!(db.get(crate::keys::PENDING_KEYS).expect("get").is_none());
+    assert!(db
+        .get(crate::keys::idempotency_key(b"key-b"))
+        .expect("get")
+        .is_none());
+    assert!(db
+        .get(crate::keys::expiry_key(T0, b"key-b"))
+        .expect("get")
+        .is_none());
+    assert_eq!(
+        db.scan_prefix(crate::keys::stream_prefix("ticket-b"))
+            .count(),
+        0
+    );
+    assert_sound(&store, 2, 1);
+
+    // The retry of the torn request commits: its key was never recorded.
+    assert_eq!(
+        committed(store.append(request_b()).await.expect("append")),
+        (3, 4, vec![1, 3])
+    );
+    assert_sound(&store, 4, 2);
+}
+
+/// A head record behind the watermark is not a torn commit: the entries
+/// after it were durable once, so opening refuses instead of removing them.
+#[tokio::test]
+async fn entries_after_the_head_up_to_the_watermark_are_refused_not_removed() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path()).expect("open");
+    store
+        .append(single("ticket-a", ExpectedVersion::NoStream, &["a1"]))
+        .await
+        .expect("append");
+    let first = store.head();
+    store
+        .append(keyed("ticket-a", "key-2", T0))
+        .await
+        .expect("append");
+    store.close().expect("close");
+    {
+        let db = crate::open::open_sled(dir.path()).expect("raw sled");
+        let head = crate::record::encode_head(first.position, &first.hash);
+        db.insert(crate::keys::HEAD, &head[..]).expect("insert");
+        db.flush().expect("flush");
+    }
+    match Store::open(dir.path()) {
+        Err(StoreError::Corrupt {
+            position: 2,
+            reason:
+                FaultReason::HeadMismatch {
+                    head_position: Some(1),
+                    last_position: 2,
+                },
+        }) => {}
+        other => panic!("expected a head mismatch at 2, got {:?}", other.map(|_| ())),
+    }
+    let db = crate::open::open_sled(dir.path()).expect("raw sled");
+    assert!(db.get(crate::keys::log_key(2)).expect("get").is_some());
+    assert!(db
+        .get(crate::keys::idempotency_key(b"key-2"))
+        .expect("get")
+        .is_some());
+}

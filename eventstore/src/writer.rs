@@ -3,16 +3,29 @@
 //! Group commit: block for one request, drain whatever else waits (up to
 //! `APPEND_BATCH_MAX` requests or `BATCH_BYTES_MAX` bytes), check each request
 //! in arrival order against the store plus the group's own pending appends,
-//! assign positions and chain hashes, write everything as ONE sled batch,
-//! `flush()`, `fdatasync`, publish the new head, and only then answer.
+//! assign positions and chain hashes, write the group's keys in order with
+//! the head record LAST, `flush()`, `fdatasync`, publish the new head, and
+//! only then answer.
+//!
+//! Why not one `sled::Batch`: sled 0.34's `apply_batch` seals and writes the
+//! current I/O buffer twice before it starts (`PageCache::pin_log`), so a
+//! batch costs extra buffer writes that the flush then waits for, and it
+//! takes sled's process-wide concurrency lock exclusively, stalling every
+//! read of every tree in the process (the read models' included). Plain
+//! inserts from this one thread are recovered by sled as a prefix of the
+//! order they were made in (recovery stops at the first torn message), so a
+//! crash mid-group leaves the durable head record plus, after it, a torn
+//! tail of the group: entries past the head, and the index and idempotency
+//! keys written for them. Opening removes that tail (`open::remove_torn_tail`)
+//! before anything reads the store; nothing in it was acknowledged.
 //!
 //! A request that fails its checks gets its error and takes no position; the
 //! others of the group are not affected. If the write or the sync fails,
 //! every accepted request of the group gets `CommitFailed` and the store is
-//! poisoned: sled's in-memory tree may hold the batch while the disk may
+//! poisoned: sled's in-memory tree may hold the group while the disk may
 //! not, and re-reading the head from sled would read that memory. Reopening
-//! the folder recovers what the disk holds (with its head record, written in
-//! the same batch), which is the only state that can be trusted.
+//! the folder recovers what the disk holds (up to its last head record),
+//! which is the only state that can be trusted.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -88,7 +101,8 @@ struct Writer {
 
 /// One group commit being built.
 struct Group {
-    batch: sled::Batch,
+    /// The group's writes, in the order sled must make them.
+    writes: Vec<Write>,
     /// Head after the staged appends.
     head: Head,
     /// Stream versions after the staged appends.
@@ -97,6 +111,12 @@ struct Group {
     idempotency: HashMap<Vec<u8>, IdempotencyRecord>,
     appends: u64,
     events: u64,
+}
+
+/// One key written or removed by a group commit.
+enum Write {
+    Insert(Vec<u8>, Vec<u8>),
+    Remove(Vec<u8>),
 }
 
 /// Sets `poisoned` if the writer thread unwinds (a failed assertion), so
@@ -197,7 +217,7 @@ impl Writer {
         let started = Instant::now();
         self.advance_clock(&appends);
         let mut group = Group {
-            batch: sled::Batch::default(),
+            writes: Vec::new(),
             head: self.head,
             versions: HashMap::new(),
             idempotency: HashMap::new(),
@@ -319,19 +339,21 @@ impl Writer {
                 last_position,
                 recorded_at_unix_nanos: idempotency.recorded_at_unix_nanos,
             };
+            // After the request's events: a torn tail that holds this
+            // record holds the events that name its key (see the crate doc).
             if let Some(old_time) = expired {
                 group
-                    .batch
-                    .remove(keys::expiry_key(old_time, &idempotency.key));
+                    .writes
+                    .push(Write::Remove(keys::expiry_key(old_time, &idempotency.key)));
             }
-            group.batch.insert(
+            group.writes.push(Write::Insert(
                 keys::idempotency_key(&idempotency.key),
                 record::encode_idempotency(&record),
-            );
-            group.batch.insert(
+            ));
+            group.writes.push(Write::Insert(
                 keys::expiry_key(record.recorded_at_unix_nanos, &idempotency.key),
-                &[][..],
-            );
+                Vec::new(),
+            ));
             group.idempotency.insert(idempotency.key, record);
         }
         group.appends += 1;
@@ -363,11 +385,15 @@ impl Writer {
             payload: &event.payload,
         };
         let (bytes, hash) = record::encode_envelope(&envelope, &group.head.hash);
-        group.batch.insert(&keys::log_key(position)[..], bytes);
-        group.batch.insert(
+        // The entry before its index key: an index key in a torn tail
+        // always has its entry there too.
+        group
+            .writes
+            .push(Write::Insert(keys::log_key(position).to_vec(), bytes));
+        group.writes.push(Write::Insert(
             keys::stream_key(stream, version),
-            &position.to_be_bytes()[..],
-        );
+            position.to_be_bytes().to_vec(),
+        ));
         group.head = Head { position, hash };
         group.events += 1;
     }
@@ -414,22 +440,39 @@ impl Writer {
                 let record = read_idempotency_raw(&self.shared.db, idempotency_key)?;
                 // Only the record this expiry entry was written for.
                 if record.is_some_and(|r| r.recorded_at_unix_nanos == time) {
-                    group.batch.remove(keys::idempotency_key(idempotency_key));
+                    group
+                        .writes
+                        .push(Write::Remove(keys::idempotency_key(idempotency_key)));
                 }
             }
-            group.batch.remove(key);
+            group.writes.push(Write::Remove(key.to_vec()));
         }
         Ok(())
     }
 
-    /// One `apply_batch` with the head record, then flush and `fdatasync`;
-    /// returns how long the flush and sync took.
+    /// The group's writes in order, the head record last, then flush and
+    /// `fdatasync`; returns how long the flush and sync took.
     fn write(&self, group: &mut Group) -> Result<Duration, StoreError> {
         let head = record::encode_head(group.head.position, &group.head.hash);
-        let mut batch = std::mem::take(&mut group.batch);
-        batch.insert(keys::HEAD, &head[..]);
+        let pending = (!group.idempotency.is_empty()).then(|| {
+            let first_position = group.head.position - group.events + 1;
+            let recorded: Vec<(i64, &[u8])> = group
+                .idempotency
+                .iter()
+                .map(|(key, r)| (r.recorded_at_unix_nanos, key.as_slice()))
+                .collect();
+            let bytes = record::encode_pending_keys(first_position, &recorded);
+            Write::Insert(keys::PENDING_KEYS.to_vec(), bytes)
+        });
         let started = Instant::now();
-        let applied = self.shared.db.apply_batch(batch);
+        let applied = pending
+            .into_iter()
+            .chain(std::mem::take(&mut group.writes))
+            .chain([Write::Insert(keys::HEAD.to_vec(), head.to_vec())])
+            .try_for_each(|write| match write {
+                Write::Insert(key, value) => self.shared.db.insert(key, value).map(drop),
+                Write::Remove(key) => self.shared.db.remove(key).map(drop),
+            });
         add_nanos(&self.shared.apply_nanos, started.elapsed());
         if let Err(e) = applied {
             self.shared.poisoned.store(true, Ordering::Release);
