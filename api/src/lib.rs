@@ -64,6 +64,14 @@ impl AppState {
         metrics::gauge!("docket_log_head_position").set(store.head().position as f64);
         metrics::gauge!("docket_append_commits").set(stats.commits as f64);
         metrics::gauge!("docket_append_events").set(stats.events as f64);
+        for (phase, nanos) in [
+            ("check", stats.stage_nanos),
+            ("apply", stats.apply_nanos),
+            ("flush", stats.flush_nanos),
+            ("fdatasync", stats.sync_nanos),
+        ] {
+            metrics::gauge!("docket_writer_busy_seconds", "phase" => phase).set(nanos as f64 / 1e9);
+        }
         let projection = self.views.models.status();
         metrics::gauge!("docket_projection_applied_position")
             .set(projection.applied_position as f64);
