@@ -773,3 +773,153 @@ async fn entries_after_the_head_up_to_the_watermark_are_refused_not_removed() {
         .expect("get")
         .is_some());
 }
+
+/// Copies a closed store's folder (sled's files, `LOCK`, `WATERMARK`).
+fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_folder(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+fn all_keys(dir: &std::path::Path) -> std::collections::BTreeMap<Vec<u8>, Vec<u8>> {
+    let db = crate::open::open_sled(dir).expect("raw sled");
+    db.iter()
+        .map(|kv| {
+            let (k, v) = kv.expect("read");
+            (k.to_vec(), v.to_vec())
+        })
+        .collect()
+}
+
+/// sled recovers the writer's inserts as a prefix of their order; every
+/// such prefix of a group commit must open as the store before the group.
+/// The group's writes are recovered as the keys it changed, put in the
+/// order `writer.rs` writes them.
+#[tokio::test]
+async fn every_prefix_of_a_group_commit_opens_as_the_store_before_it() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let (base, full) = (root.path().join("base"), root.path().join("full"));
+    let store = Store::open(&base).expect("open");
+    store
+        .append(single("ticket-a", ExpectedVersion::NoStream, &["a1"]))
+        .await
+        .expect("append");
+    store
+        .append(keyed("ticket-a", "key-0", T0))
+        .await
+        .expect("append");
+    let before = store.head();
+    store.close().expect("close");
+
+    copy_folder(&base, &full);
+    let store = Store::open(&full).expect("open copy");
+    let group = AppendRequest {
+        streams: vec![
+            to_stream("ticket-b", ExpectedVersion::NoStream, &["b1", "b2"]),
+            to_stream("ticket-a", ExpectedVersion::Exact(2), &["a3"]),
+        ],
+        ..keyed("unused", "key-1", T0)
+    };
+    store.append(group).await.expect("append");
+    let after = store.head();
+    store.close().expect("close");
+
+    let (old, new) = (all_keys(&base), all_keys(&full));
+    assert!(
+        old.keys().all(|k| new.contains_key(k)),
+        "the group removed nothing"
+    );
+    let changed: Vec<(Vec<u8>, Vec<u8>)> = new
+        .into_iter()
+        .filter(|(k, v)| old.get(k) != Some(v))
+        .collect();
+    let with_prefix = |prefix: u8| -> Vec<(Vec<u8>, Vec<u8>)> {
+        changed
+            .iter()
+            .filter(|(k, _)| k[0] == prefix)
+            .cloned()
+            .collect()
+    };
+    // P, then each entry followed by its index key, then the idempotency
+    // record and its expiry key, then the head record.
+    let index = with_prefix(crate::keys::STREAM);
+    let mut writes = with_prefix(crate::keys::PENDING_KEYS[0]);
+    for entry in with_prefix(crate::keys::LOG) {
+        let position = crate::keys::parse_log_key(&entry.0).expect("log key");
+        let its_index = index
+            .iter()
+            .find(|(_, v)| v[..] == position.to_be_bytes())
+            .expect("every entry has its index key")
+            .clone();
+        writes.push(entry);
+        writes.push(its_index);
+    }
+    writes.extend(with_prefix(crate::keys::IDEMPOTENCY));
+    writes.extend(with_prefix(crate::keys::IDEMPOTENCY_EXPIRY));
+    writes.extend(with_prefix(crate::keys::HEAD[0]));
+    assert_eq!(writes.len(), changed.len(), "every changed key is placed");
+    assert_eq!(writes.len(), 1 + 2 * 3 + 2 + 1);
+
+    for cut in 0..=writes.len() {
+        let trial = root.path().join(format!("cut-{cut}"));
+        copy_folder(&base, &trial);
+        {
+            let db = crate::open::open_sled(&trial).expect("raw sled");
+            for (k, v) in &writes[..cut] {
+                db.insert(k, v.clone()).expect("insert");
+            }
+            db.flush().expect("flush");
+        }
+        let store = Store::open(&trial).unwrap_or_else(|e| panic!("cut {cut}: {e}"));
+        if cut == writes.len() {
+            assert_eq!(store.head(), after);
+            assert_sound(&store, 5, 2);
+            continue;
+        }
+        assert_eq!(store.head(), before, "cut {cut}");
+        assert_eq!(
+            store.read_stream("ticket-b").expect("read"),
+            vec![],
+            "cut {cut}"
+        );
+        assert_eq!(store.stream_version("ticket-a").expect("version"), 2);
+        assert!(store
+            .idempotency_record(b"key-1", T0)
+            .expect("read")
+            .is_none());
+        assert!(store
+            .idempotency_record(b"key-0", T0)
+            .expect("read")
+            .is_some());
+        // `P` names the last group that recorded keys: the torn one's is
+        // removed, and the one it overwrote is no longer needed.
+        let without_pending = |mut keys: std::collections::BTreeMap<Vec<u8>, Vec<u8>>| {
+            keys.remove(crate::keys::PENDING_KEYS);
+            keys
+        };
+        assert_eq!(
+            without_pending(all_keys_of(&store)),
+            without_pending(old.clone()),
+            "cut {cut}: the folder holds exactly the store before the group"
+        );
+        assert_sound(&store, 2, 1);
+    }
+}
+
+fn all_keys_of(store: &Store) -> std::collections::BTreeMap<Vec<u8>, Vec<u8>> {
+    store
+        .db()
+        .iter()
+        .map(|kv| {
+            let (k, v) = kv.expect("read");
+            (k.to_vec(), v.to_vec())
+        })
+        .collect()
+}
