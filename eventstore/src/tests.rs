@@ -789,7 +789,10 @@ fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
 }
 
 fn all_keys(dir: &std::path::Path) -> std::collections::BTreeMap<Vec<u8>, Vec<u8>> {
-    let db = crate::open::open_sled(dir).expect("raw sled");
+    keys_in(&crate::open::open_sled(dir).expect("raw sled"))
+}
+
+fn keys_in(db: &sled::Db) -> std::collections::BTreeMap<Vec<u8>, Vec<u8>> {
     db.iter()
         .map(|kv| {
             let (k, v) = kv.expect("read");
@@ -905,21 +908,10 @@ async fn every_prefix_of_a_group_commit_opens_as_the_store_before_it() {
             keys
         };
         assert_eq!(
-            without_pending(all_keys_of(&store)),
+            without_pending(keys_in(store.db())),
             without_pending(old.clone()),
             "cut {cut}: the folder holds exactly the store before the group"
         );
         assert_sound(&store, 2, 1);
     }
-}
-
-fn all_keys_of(store: &Store) -> std::collections::BTreeMap<Vec<u8>, Vec<u8>> {
-    store
-        .db()
-        .iter()
-        .map(|kv| {
-            let (k, v) = kv.expect("read");
-            (k.to_vec(), v.to_vec())
-        })
-        .collect()
 }
