@@ -13,12 +13,15 @@
 //!
 //! # Pipeline
 //! A reader task pulls batches from the feed and decodes them on the
-//! blocking pool; the applier folds them into the cached records and
-//! commits every `commit_events_max` events, or as soon as the feed has
-//! nothing more queued: big commits while catching up (a ticket's events
-//! coalesce into one write), tiny ones at the head (low latency for
-//! `X-Min-Position`). Decoding runs on one core while applying runs on the
-//! other.
+//! blocking pool; the applier folds them into the cached records. The live
+//! copy commits what the feed had queued (at most `commit_events_max`
+//! events): tiny commits at the head (low latency for `X-Min-Position`).
+//! A copy being built (rebuilds, tools catching up) folds on across the
+//! feed's batches and commits every `commit_events_max` events and at its
+//! target: the reader is ahead of the applier there, so the feed hands
+//! over a few thousand events at a time, and committing each would write a
+//! ticket's record once per batch instead of once per commit. Decoding
+//! runs on one core while applying runs on the other.
 //!
 //! # Generations and rebuilds
 //! The read models live in a tree `views@<generation>`; the `catalog` tree
@@ -348,13 +351,20 @@ impl Views {
             return Ok(instance.position());
         }
         let mut pipeline = Pipeline::start(source.open(instance.position() + 1).await?, config);
+        let commit_every = config.commit_events_max as u64;
         while instance.position() < target {
             let (events, at_head) = pipeline
                 .next(config.commit_events_max, Duration::ZERO)
                 .await?;
-            instance = apply_blocking(instance, events, at_head).await?;
-            self.inner.publish(&instance);
-            progress(instance.position());
+            if at_head {
+                instance = apply_blocking(instance, events, true).await?;
+            } else {
+                instance = fold_blocking(instance, events, commit_every, target).await?;
+            }
+            if instance.uncommitted() == 0 {
+                self.inner.publish(&instance);
+                progress(instance.position());
+            }
         }
         Ok(instance.position())
     }
@@ -399,15 +409,17 @@ impl Views {
             let mut instance = Instance::open(generation, tree)?;
             let mut pipeline = Pipeline::start(source.open(1).await?, config);
             self.inner.rebuild_position.store(0, Ordering::Release);
+            let commit_every = config.commit_events_max as u64;
             while !done(instance.position()) {
                 let (events, _) = pipeline
                     .next(config.commit_events_max, Duration::ZERO)
                     .await?;
-                instance = apply_blocking(instance, events, false).await?;
+                instance = fold_blocking(instance, events, commit_every, u64::MAX).await?;
                 self.inner
                     .rebuild_position
                     .store(instance.position(), Ordering::Release);
             }
+            let instance = commit_blocking(instance).await?;
             Ok((instance, pipeline))
         }
         .await;
@@ -659,7 +671,11 @@ struct Instance {
     generation: u64,
     tree: sled::Tree,
     model: ReadModels,
+    /// What has been folded: ahead of the stored checkpoint between a
+    /// [`Instance::fold`] and the next [`Instance::commit`].
     checkpoint: Checkpoint,
+    /// The position of the stored checkpoint.
+    committed_position: u64,
 }
 
 impl Instance {
@@ -669,6 +685,7 @@ impl Instance {
             generation,
             tree,
             model: ReadModels::new(),
+            committed_position: checkpoint.position,
             checkpoint,
         })
     }
@@ -680,7 +697,15 @@ impl Instance {
     /// Applies the events after the checkpoint and commits them with it.
     /// On error the instance must be dropped: its cache is ahead of sled.
     fn apply(&mut self, events: &[Incoming], retain: bool) -> Result<(), ProjectionError> {
-        let before = self.checkpoint.position;
+        self.fold(events)?;
+        self.commit(retain)
+    }
+
+    /// Applies the events after the checkpoint to the cached records
+    /// without writing them: `position()` moves, the stored checkpoint does
+    /// not until [`Instance::commit`]. On error the instance must be
+    /// dropped: its cache is ahead of sled.
+    fn fold(&mut self, events: &[Incoming]) -> Result<(), ProjectionError> {
         for incoming in events {
             if incoming.position <= self.checkpoint.position {
                 continue;
@@ -702,7 +727,19 @@ impl Instance {
             }
             self.checkpoint.position = incoming.position;
         }
-        if self.checkpoint.position == before {
+        Ok(())
+    }
+
+    /// Events folded since the last commit.
+    fn uncommitted(&self) -> u64 {
+        self.checkpoint.position - self.committed_position
+    }
+
+    /// Writes everything folded since the last commit, and the checkpoint,
+    /// as one batch.
+    fn commit(&mut self, retain: bool) -> Result<(), ProjectionError> {
+        let folded = self.uncommitted();
+        if folded == 0 {
             return Ok(());
         }
         let mut batch = self
@@ -714,7 +751,8 @@ impl Instance {
         );
         self.tree.apply_batch(batch)?;
         self.model.committed();
-        if self.checkpoint.position - before >= RELEASE_MEMORY_AFTER_EVENTS {
+        self.committed_position = self.checkpoint.position;
+        if folded >= RELEASE_MEMORY_AFTER_EVENTS {
             release_freed_memory();
         }
         Ok(())
@@ -728,6 +766,39 @@ async fn apply_blocking(
 ) -> Result<Instance, ProjectionError> {
     tokio::task::spawn_blocking(move || {
         instance.apply(&events, retain)?;
+        Ok(instance)
+    })
+    .await
+    .map_err(|error| ProjectionError::Feed(format!("the applier task failed: {error}")))?
+}
+
+/// Folds `events` and commits once `commit_every` events have been folded
+/// since the last commit, or the copy has reached `commit_at` (or beyond):
+/// a ticket's events then share one write of its record even when the
+/// feed hands them over in small batches (which it does whenever the
+/// reader is ahead of the applier). Without retention: for copies that are
+/// not served yet, or tools.
+async fn fold_blocking(
+    mut instance: Instance,
+    events: Vec<Incoming>,
+    commit_every: u64,
+    commit_at: u64,
+) -> Result<Instance, ProjectionError> {
+    tokio::task::spawn_blocking(move || {
+        instance.fold(&events)?;
+        if instance.uncommitted() >= commit_every || instance.position() >= commit_at {
+            instance.commit(false)?;
+        }
+        Ok(instance)
+    })
+    .await
+    .map_err(|error| ProjectionError::Feed(format!("the applier task failed: {error}")))?
+}
+
+/// Commits what `instance` has folded.
+async fn commit_blocking(mut instance: Instance) -> Result<Instance, ProjectionError> {
+    tokio::task::spawn_blocking(move || {
+        instance.commit(false)?;
         Ok(instance)
     })
     .await

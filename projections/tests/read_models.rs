@@ -754,3 +754,58 @@ async fn a_live_runner_follows_the_log_and_rebuilds_into_a_fresh_copy() {
     assert_eq!(views.status().generation, generation + 1);
     assert_eq!(views.dump().expect("dump"), before);
 }
+
+#[tokio::test]
+async fn a_catch_up_commits_every_commit_events_max_events_however_small_the_feeds_reads() {
+    // 1,800 tickets, each opened and answered 4 times: 9,000 events, read
+    // 4,096 at a time from a feed slower than the applier, so that the
+    // applier finds one read's worth queued at a time.
+    let mut log = Log::new();
+    let t0 = at("2026-03-02T09:00:00Z");
+    let tickets: Vec<TicketId> = (0..1_800)
+        .map(|i| log.open(t0 + Duration::seconds(i), "acme", "delivery"))
+        .collect();
+    for round in 1..=4 {
+        for (i, ticket) in tickets.iter().enumerate() {
+            let when = t0 + Duration::hours(round) + Duration::seconds(i as i64);
+            log.comment(when, *ticket, Role::Agent, Visibility::Public);
+        }
+    }
+    let head = log.head();
+    let commit_events_max = 5_000;
+    let config = RunConfig {
+        commit_events_max,
+        ..RunConfig::OFFLINE
+    };
+    let (dir, views) = temp_views();
+    let mut commits = Vec::new();
+    let slow = log.source().with_read_delay(StdDuration::from_millis(400));
+    views
+        .catch_up(&slow, head, config, |position| commits.push(position))
+        .await
+        .expect("catch up");
+
+    // A ticket's record is written once per commit: commits smaller than
+    // asked for would write it more often. Only the last, at the target,
+    // may be smaller.
+    assert_eq!(commits.last(), Some(&head), "commits at {commits:?}");
+    let mut from = 0;
+    for &position in &commits[..commits.len() - 1] {
+        assert!(
+            position - from >= commit_events_max as u64,
+            "commits at {commits:?}"
+        );
+        from = position;
+    }
+    let folded = views.dump().expect("dump");
+    drop(views);
+
+    // Everything folded was committed, and equals a catch-up that commits
+    // every read.
+    let reopened = docket_projections::Views::open(&dir.path().join("views")).expect("reopen");
+    assert_eq!(reopened.applied_position(), head);
+    assert_eq!(reopened.dump().expect("dump"), folded);
+    let (_other_dir, per_read) = temp_views();
+    apply(&per_read, &log).await;
+    assert_eq!(per_read.dump().expect("dump"), folded);
+}

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -82,6 +83,7 @@ impl Log {
     pub fn source(&self) -> MemorySource {
         MemorySource {
             events: Arc::new(self.events.clone()),
+            read_delay: Duration::ZERO,
         }
     }
 
@@ -281,11 +283,22 @@ pub fn policy(first_h: u32, next_h: u32, resolution_h: Option<u32>, hours: &str)
 #[derive(Clone)]
 pub struct MemorySource {
     events: Arc<Vec<RecordedEvent>>,
+    read_delay: Duration,
 }
 
 pub struct MemoryFeed {
     events: Arc<Vec<RecordedEvent>>,
     next: u64,
+    read_delay: Duration,
+}
+
+impl MemorySource {
+    /// Each read waits `delay` first: a feed slower than the applier, which
+    /// then finds one read's worth of events queued at a time.
+    pub fn with_read_delay(mut self, delay: Duration) -> MemorySource {
+        self.read_delay = delay;
+        self
+    }
 }
 
 impl FeedSource for MemorySource {
@@ -295,6 +308,7 @@ impl FeedSource for MemorySource {
         Ok(MemoryFeed {
             events: self.events.clone(),
             next: from_position.max(1),
+            read_delay: self.read_delay,
         })
     }
 
@@ -305,6 +319,9 @@ impl FeedSource for MemorySource {
 
 impl EventFeed for MemoryFeed {
     async fn next_batch(&mut self, max: usize) -> Result<Vec<RecordedEvent>, ProjectionError> {
+        if !self.read_delay.is_zero() {
+            tokio::time::sleep(self.read_delay).await;
+        }
         let start = usize::try_from(self.next - 1).expect("small");
         if start >= self.events.len() {
             // Caught up with a log that never grows: wait forever, as a
