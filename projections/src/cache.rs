@@ -13,9 +13,15 @@ use std::hash::Hash;
 
 use crate::error::ProjectionError;
 
+// foldhash, not std's SipHash: a rebuild looks a record up several times
+// per event, and hashing its key with SipHash was ~20% of folding an event
+// (`docs/benchmarks.md`). The keys come from the log (ticket ids, numbers,
+// dates), and foldhash is still seeded per process.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 pub(crate) struct WriteBack<K, V> {
-    hot: HashMap<K, Slot<V>>,
-    cold: HashMap<K, Slot<V>>,
+    hot: Map<K, Slot<V>>,
+    cold: Map<K, Slot<V>>,
     dirty: Vec<K>,
     generation_max: usize,
 }
@@ -29,8 +35,8 @@ struct Slot<V> {
 impl<K: Hash + Eq + Clone, V> WriteBack<K, V> {
     pub(crate) fn new(capacity: usize) -> Self {
         WriteBack {
-            hot: HashMap::new(),
-            cold: HashMap::new(),
+            hot: Map::default(),
+            cold: Map::default(),
             dirty: Vec::new(),
             generation_max: (capacity / 2).max(1),
         }

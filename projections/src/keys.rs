@@ -115,6 +115,12 @@ impl From<Key> for sled::IVec {
     }
 }
 
+impl From<Key> for Vec<u8> {
+    fn from(key: Key) -> Vec<u8> {
+        key.0
+    }
+}
+
 /// Reads the parts of a key back, in the order they were written.
 pub(crate) struct KeyReader<'a>(&'a [u8]);
 

@@ -217,7 +217,7 @@ impl Days {
     /// The cached rows keep counts only, as stored.
     pub(crate) fn write(
         &mut self,
-        batch: &mut sled::Batch,
+        batch: &mut store::Writes,
         position: u64,
     ) -> Result<(), ProjectionError> {
         for key in self.cache.dirty_keys().to_vec() {

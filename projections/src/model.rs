@@ -80,7 +80,7 @@ pub(crate) struct ReadModels {
     dirty_policies: Vec<OrgId>,
     known_orgs: HashSet<OrgId>,
     /// Writes that need no read-modify-write (order numbers, org entries).
-    batch: sled::Batch,
+    batch: store::Writes,
     /// (commit position, newest log time by then), oldest first.
     commits: VecDeque<(u64, i64)>,
     newest_log_time: i64,
@@ -96,7 +96,7 @@ impl ReadModels {
             policies: HashMap::new(),
             dirty_policies: Vec::new(),
             known_orgs: HashSet::new(),
-            batch: sled::Batch::default(),
+            batch: store::Writes::default(),
             commits: VecDeque::new(),
             newest_log_time: i64::MIN,
         }
@@ -259,7 +259,7 @@ impl ReadModels {
         tree: &sled::Tree,
         checkpoint: &mut Checkpoint,
         retain: bool,
-    ) -> Result<sled::Batch, ProjectionError> {
+    ) -> Result<store::Writes, ProjectionError> {
         let position = checkpoint.position;
         let mut batch = std::mem::take(&mut self.batch);
         for ticket in self.tickets.dirty_keys().to_vec() {
@@ -319,7 +319,7 @@ impl ReadModels {
     fn prune(
         &mut self,
         tree: &sled::Tree,
-        batch: &mut sled::Batch,
+        batch: &mut store::Writes,
         position: u64,
     ) -> Result<u64, ProjectionError> {
         let cutoff = self.newest_log_time.saturating_sub(RETAIN_LOG_NANOS);
@@ -345,7 +345,7 @@ impl ReadModels {
                 return Ok(until.saturating_sub(1));
             }
             self.pages.remove(tree, space, suffix)?;
-            batch.remove(key);
+            batch.remove(key.to_vec());
         }
         Ok(prune_to)
     }
@@ -355,7 +355,7 @@ impl ReadModels {
 struct IndexWrites<'a> {
     tree: &'a sled::Tree,
     pages: &'a mut Pages,
-    batch: &'a mut sled::Batch,
+    batch: &'a mut store::Writes,
     position: u64,
     retain: bool,
 }

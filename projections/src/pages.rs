@@ -193,7 +193,7 @@ impl Pages {
     }
 
     /// Writes the pages changed since the last commit into `batch`.
-    pub(crate) fn write(&mut self, batch: &mut sled::Batch) -> Result<(), ProjectionError> {
+    pub(crate) fn write(&mut self, batch: &mut store::Writes) -> Result<(), ProjectionError> {
         for key in self.cache.dirty_keys().to_vec() {
             match self.cache.dirty_mut(&key) {
                 Some(Some(page)) => batch.insert(key, store::encode("index page", &page.entries)?),
@@ -345,9 +345,9 @@ mod tests {
     }
 
     fn commit(pages: &mut Pages, tree: &sled::Tree) {
-        let mut batch = sled::Batch::default();
+        let mut batch = store::Writes::default();
         pages.write(&mut batch).expect("write");
-        tree.apply_batch(batch).expect("apply");
+        batch.apply_atomically(tree).expect("apply");
         pages.committed();
     }
 

@@ -49,7 +49,7 @@ use crate::error::ProjectionError;
 use crate::feed::{EventFeed, FeedSource};
 use crate::keys::CHECKPOINT_KEY;
 use crate::model::{Incoming, ReadModels};
-use crate::store;
+use crate::store::{self, Writes};
 
 /// The name of the one projection (metrics label, `rebuild --projection`).
 pub const PROJECTION_NAME: &str = "views";
@@ -359,7 +359,8 @@ impl Views {
             if at_head {
                 instance = apply_blocking(instance, events, true).await?;
             } else {
-                instance = fold_blocking(instance, events, commit_every, target).await?;
+                instance =
+                    fold_blocking(instance, events, commit_every, target, Commits::Atomic).await?;
             }
             if instance.uncommitted() == 0 {
                 self.inner.publish(&instance);
@@ -414,7 +415,14 @@ impl Views {
                 let (events, _) = pipeline
                     .next(config.commit_events_max, Duration::ZERO)
                     .await?;
-                instance = fold_blocking(instance, events, commit_every, u64::MAX).await?;
+                instance = fold_blocking(
+                    instance,
+                    events,
+                    commit_every,
+                    u64::MAX,
+                    Commits::Background,
+                )
+                .await?;
                 self.inner
                     .rebuild_position
                     .store(instance.position(), Ordering::Release);
@@ -674,8 +682,11 @@ struct Instance {
     /// What has been folded: ahead of the stored checkpoint between a
     /// [`Instance::fold`] and the next [`Instance::commit`].
     checkpoint: Checkpoint,
-    /// The position of the stored checkpoint.
+    /// The position of the stored checkpoint (or, while `writing`, of the
+    /// checkpoint being written).
     committed_position: u64,
+    /// The writes of the last background commit, in flight.
+    writing: Option<std::thread::JoinHandle<Result<(), ProjectionError>>>,
 }
 
 impl Instance {
@@ -687,6 +698,7 @@ impl Instance {
             model: ReadModels::new(),
             committed_position: checkpoint.position,
             checkpoint,
+            writing: None,
         })
     }
 
@@ -736,26 +748,74 @@ impl Instance {
     }
 
     /// Writes everything folded since the last commit, and the checkpoint,
-    /// as one batch.
+    /// as one atomic batch.
     fn commit(&mut self, retain: bool) -> Result<(), ProjectionError> {
+        self.finish_writing()?;
+        let Some((writes, folded)) = self.writes(retain)? else {
+            return Ok(());
+        };
+        writes.apply_atomically(&self.tree)?;
+        self.committed(folded);
+        Ok(())
+    }
+
+    /// For a copy being built (not served, dropped if the process dies
+    /// before it is): hands everything folded since the last commit, and
+    /// the checkpoint, to a thread that writes them one by one while the
+    /// next events are folded. The cached records keep what the writes
+    /// hold until the next commit, which waits for them first.
+    fn commit_in_background(&mut self) -> Result<(), ProjectionError> {
+        self.finish_writing()?;
+        let Some((writes, folded)) = self.writes(false)? else {
+            return Ok(());
+        };
+        let tree = self.tree.clone();
+        self.writing = Some(std::thread::spawn(move || writes.apply_one_by_one(&tree)));
+        self.committed(folded);
+        Ok(())
+    }
+
+    /// Waits for the writes of the last background commit.
+    fn finish_writing(&mut self) -> Result<(), ProjectionError> {
+        match self.writing.take() {
+            None => Ok(()),
+            Some(writing) => writing
+                .join()
+                .map_err(|_| ProjectionError::Feed("the read-model writer panicked".to_owned()))?,
+        }
+    }
+
+    /// The writes of everything folded since the last commit, with the
+    /// checkpoint, and how many events they cover; `None` if none.
+    fn writes(&mut self, retain: bool) -> Result<Option<(Writes, u64)>, ProjectionError> {
         let folded = self.uncommitted();
         if folded == 0 {
-            return Ok(());
+            return Ok(None);
         }
-        let mut batch = self
+        let mut writes = self
             .model
             .commit(&self.tree, &mut self.checkpoint, retain)?;
-        batch.insert(
+        writes.insert(
             CHECKPOINT_KEY,
             store::encode("checkpoint", &self.checkpoint)?,
         );
-        self.tree.apply_batch(batch)?;
+        Ok(Some((writes, folded)))
+    }
+
+    fn committed(&mut self, folded: u64) {
         self.model.committed();
         self.committed_position = self.checkpoint.position;
         if folded >= RELEASE_MEMORY_AFTER_EVENTS {
             release_freed_memory();
         }
-        Ok(())
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // A dropped copy's writer must not outlive it (its tree may be
+        // dropped next); its result no longer matters.
+        let _ = self.finish_writing();
     }
 }
 
@@ -772,6 +832,15 @@ async fn apply_blocking(
     .map_err(|error| ProjectionError::Feed(format!("the applier task failed: {error}")))?
 }
 
+/// How a copy commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Commits {
+    /// One atomic batch each: the copy is served.
+    Atomic,
+    /// Written in the background while folding on: the copy is being built.
+    Background,
+}
+
 /// Folds `events` and commits once `commit_every` events have been folded
 /// since the last commit, or the copy has reached `commit_at` (or beyond):
 /// a ticket's events then share one write of its record even when the
@@ -783,11 +852,15 @@ async fn fold_blocking(
     events: Vec<Incoming>,
     commit_every: u64,
     commit_at: u64,
+    commits: Commits,
 ) -> Result<Instance, ProjectionError> {
     tokio::task::spawn_blocking(move || {
         instance.fold(&events)?;
         if instance.uncommitted() >= commit_every || instance.position() >= commit_at {
-            instance.commit(false)?;
+            match commits {
+                Commits::Atomic => instance.commit(false)?,
+                Commits::Background => instance.commit_in_background()?,
+            }
         }
         Ok(instance)
     })
@@ -795,7 +868,7 @@ async fn fold_blocking(
     .map_err(|error| ProjectionError::Feed(format!("the applier task failed: {error}")))?
 }
 
-/// Commits what `instance` has folded.
+/// Commits what `instance` has folded and waits until it is written.
 async fn commit_blocking(mut instance: Instance) -> Result<Instance, ProjectionError> {
     tokio::task::spawn_blocking(move || {
         instance.commit(false)?;

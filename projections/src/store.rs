@@ -11,6 +11,50 @@ use crate::error::ProjectionError;
 use crate::keys::{self, Key, KeyReader};
 use crate::record::TicketRecord;
 
+/// The writes of one commit, in order: a later write of a key wins.
+///
+/// Applied as one sled batch (atomic, also across a crash) to a copy that
+/// is served, or one by one to a copy being built: nobody reads that copy
+/// before its last writes are flushed (a crash leaves it unserved and it is
+/// dropped at the next open), and plain inserts leave sled's process-wide
+/// batch lock alone, so they can run while the next events are folded.
+#[derive(Default)]
+pub(crate) struct Writes(Vec<(Vec<u8>, Option<Vec<u8>>)>);
+
+impl Writes {
+    pub(crate) fn insert(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.0.push((key.into(), Some(value.into())));
+    }
+
+    pub(crate) fn remove(&mut self, key: impl Into<Vec<u8>>) {
+        self.0.push((key.into(), None));
+    }
+
+    /// All of them in one atomic `apply_batch`.
+    pub(crate) fn apply_atomically(self, tree: &sled::Tree) -> Result<(), ProjectionError> {
+        let mut batch = sled::Batch::default();
+        for (key, value) in self.0 {
+            match value {
+                Some(value) => batch.insert(key, value),
+                None => batch.remove(key),
+            }
+        }
+        tree.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// One insert or remove at a time: a crash may leave any prefix.
+    pub(crate) fn apply_one_by_one(self, tree: &sled::Tree) -> Result<(), ProjectionError> {
+        for (key, value) in self.0 {
+            match value {
+                Some(value) => tree.insert(key, value)?,
+                None => tree.remove(key)?,
+            };
+        }
+        Ok(())
+    }
+}
+
 pub(crate) fn encode<T: Serialize>(
     what: &'static str,
     value: &T,
