@@ -66,6 +66,8 @@
 //! is to reopen the folder, which recovers exactly what the disk holds.
 
 mod error;
+#[cfg(test)]
+mod fixtures;
 mod keys;
 mod open;
 pub mod record;

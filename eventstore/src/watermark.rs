@@ -135,7 +135,7 @@ impl Watermark {
 }
 
 /// `(counter, head)` of the valid slot with the highest counter.
-fn newest_slot(bytes: &[u8]) -> Result<(u64, Head), StoreError> {
+pub(crate) fn newest_slot(bytes: &[u8]) -> Result<(u64, Head), StoreError> {
     bytes
         .chunks(SLOT_BYTES)
         .filter_map(decode_slot)
@@ -159,7 +159,7 @@ fn read_up_to(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(read)
 }
 
-fn encode_slot(counter: u64, head: &Head) -> [u8; SLOT_BYTES] {
+pub(crate) fn encode_slot(counter: u64, head: &Head) -> [u8; SLOT_BYTES] {
     let mut slot = [0u8; SLOT_BYTES];
     slot[..4].copy_from_slice(MAGIC);
     slot[4] = FORMAT_V1;
