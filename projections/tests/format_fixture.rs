@@ -104,6 +104,24 @@ fn unhex(text: &str) -> Vec<u8> {
         .collect()
 }
 
+/// `open`, retried while a sled handle just dropped still holds the
+/// folder's file lock (sled's I/O threads let go of the file a moment
+/// after the handle is dropped).
+fn once_sled_lets_go<T, E: std::fmt::Display>(open: impl Fn() -> Result<T, E>) -> Result<T, E> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match open() {
+            Err(e)
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The served generation's tree of a closed read-model folder.
 fn served_tree(db: &sled::Db) -> sled::Tree {
     let catalog = db.open_tree("catalog").expect("catalog");
@@ -122,7 +140,7 @@ async fn stored_read_models_of_this_format_read_back_as_they_were_written() {
     apply(&views, &desk()).await;
     let dump = views.dump().expect("dump");
     drop(views);
-    let db = sled::open(dir.path().join("views")).expect("reopen with sled");
+    let db = once_sled_lets_go(|| sled::open(dir.path().join("views"))).expect("reopen with sled");
     let kv: String = served_tree(&db)
         .iter()
         .map(|entry| {
@@ -144,7 +162,7 @@ async fn stored_read_models_of_this_format_read_back_as_they_were_written() {
     // The committed bytes, in a folder of their own, read with today's code.
     let folder = tempfile::tempdir().expect("temp dir");
     {
-        let db = sled::open(folder.path().join("views")).expect("create");
+        let db = once_sled_lets_go(|| sled::open(folder.path().join("views"))).expect("create");
         db.open_tree("catalog")
             .expect("catalog")
             .insert("served", &1u64.to_be_bytes())
@@ -156,7 +174,8 @@ async fn stored_read_models_of_this_format_read_back_as_they_were_written() {
         }
         db.flush().expect("flush");
     }
-    let views = Views::open(&folder.path().join("views")).expect("open the fixture");
+    let views =
+        once_sled_lets_go(|| Views::open(&folder.path().join("views"))).expect("open the fixture");
     assert_eq!(
         views.status().generation,
         1,

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use docket_eventstore::Store;
-use docket_tests::store_support::now_unix_nanos;
+use docket_tests::store_support::{now_unix_nanos, wait_for_sled_to_let_go};
 use docket_tests::ticket_log::{write_log, LogSpec};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -197,6 +197,8 @@ async fn grow_log(log_dir: &Path, round: u64, seed: u64) -> u64 {
     write_log(&store, &spec, |_| {}).await.expect("write log");
     let head = store.head().position;
     store.close().expect("close store");
+    // The projector, another process, opens it next.
+    wait_for_sled_to_let_go(log_dir);
     head
 }
 
