@@ -2,9 +2,11 @@
 //! in log order, with the checkpoint in the same batch as the changes.
 //!
 //! # Exactly once
-//! A commit is one `apply_batch` on the generation's tree holding every
-//! changed record and the checkpoint (the last applied position); sled
-//! batches are atomic, also across a crash. After a crash the runner reopens
+//! A commit of the served copy is one `apply_batch` on the generation's
+//! tree holding every changed record and the checkpoint (the last applied
+//! position); sled batches are atomic, also across a crash. (A copy being
+//! built writes its commits one insert at a time instead, see below: it is
+//! thrown away whole if the process dies before it is served.) After a crash the runner reopens
 //! the tree, reads the checkpoint and asks the feed for the next position:
 //! nothing is applied twice or skipped. Events at or below the checkpoint
 //! are ignored (a redelivering feed), a jump ahead is an error (a broken
@@ -26,10 +28,12 @@
 //! # Generations and rebuilds
 //! The read models live in a tree `views@<generation>`; the `catalog` tree
 //! names the served generation. A rebuild fills `views@<n+1>` from position
-//! 1 while `views@<n>` is served and kept current; once the new copy has
-//! reached the served one, the live runner catches it up to the exact same
-//! position, records it in the catalog (flushed), serves it, and drops the
-//! old tree after a grace period for in-flight reads. A crash mid-rebuild
+//! 1 while `views@<n>` is served and kept current; the new copy's commits
+//! go to a background thread that inserts them while the applier folds
+//! the next events. Once the new copy has reached the served one, the live
+//! runner catches it up to the exact same position, records it in the
+//! catalog (flushed), serves it, and drops the old tree after a grace
+//! period for in-flight reads. A crash mid-rebuild
 //! leaves the catalog on the old generation; the leftover tree is dropped
 //! at the next open.
 
