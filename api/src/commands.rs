@@ -143,7 +143,7 @@ impl Commands {
             Action::OpenTicket.permit(meta.actor.role)?;
             let org = ticket::org_for_open(&meta.actor, requested_org.as_ref())?;
             let policy = self.policy(&org)?;
-            let (ticket_id, number) = self.fresh_ticket()?;
+            let (ticket_id, number) = self.fresh_ticket().await?;
             let command = build(ticket_id, number);
             let context = self.context(&meta.actor, policy);
             let events = ticket::decide(&ticket::initial(), &command, &context)?;
@@ -206,7 +206,7 @@ impl Commands {
                 Some(opened) => self.policy(&opened.org)?,
                 None => OrgPolicy::default(),
             };
-            let (ticket_id, number) = self.fresh_ticket()?;
+            let (ticket_id, number) = self.fresh_ticket().await?;
             let command = build(ticket_id, number);
             let context = self.context(&meta.actor, policy);
             let decision = ticket::decide_follow_up(&parent, &command, &context)?;
@@ -393,8 +393,8 @@ impl Commands {
         }
     }
 
-    fn fresh_ticket(&self) -> Result<(TicketId, TicketNumber), ApiError> {
-        let sequence = self.store.next_sequence().map_err(store_error)?;
+    async fn fresh_ticket(&self) -> Result<(TicketId, TicketNumber), ApiError> {
+        let sequence = self.store.next_sequence().await.map_err(store_error)?;
         let number = TicketNumber::from_sequence(sequence)
             .ok_or_else(|| ApiError::internal("ticket numbers are exhausted"))?;
         Ok((TicketId(Uuid::now_v7()), number))

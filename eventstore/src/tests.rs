@@ -530,18 +530,39 @@ async fn a_second_open_of_the_folder_is_refused_as_in_use() {
 async fn sequence_numbers_only_grow_across_reopens() {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(dir.path()).expect("open");
-    let first: Vec<u64> = (0..5)
-        .map(|_| store.next_sequence().expect("sequence"))
-        .collect();
+    let mut first = Vec::new();
+    for _ in 0..5 {
+        first.push(store.next_sequence().await.expect("sequence"));
+    }
     assert_eq!(first, [1, 2, 3, 4, 5]);
     store.close().expect("close");
     let store = Store::open(dir.path()).expect("reopen");
-    let next = store.next_sequence().expect("sequence");
+    let next = store.next_sequence().await.expect("sequence");
     assert!(
         next > 5,
         "numbers reserved before the reopen are skipped, never reused"
     );
-    assert_eq!(store.next_sequence().expect("sequence"), next + 1);
+    assert_eq!(store.next_sequence().await.expect("sequence"), next + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_callers_across_block_reservations_get_distinct_numbers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(dir.path()).expect("open");
+    let callers = 3 * crate::SEQUENCE_BLOCK as usize;
+    let tasks: Vec<_> = (0..callers)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.next_sequence().await.expect("sequence") })
+        })
+        .collect();
+    let mut numbers = Vec::with_capacity(callers);
+    for task in tasks {
+        numbers.push(task.await.expect("task"));
+    }
+    numbers.sort_unstable();
+    let expected: Vec<u64> = (1..=callers as u64).collect();
+    assert_eq!(numbers, expected, "each number once, none skipped");
 }
 
 #[tokio::test]
