@@ -6,12 +6,12 @@
 //! tree holding every changed record and the checkpoint (the last applied
 //! position); sled batches are atomic, also across a crash. (A copy being
 //! built writes its commits one insert at a time instead, see below: it is
-//! thrown away whole if the process dies before it is served.) After a crash the runner reopens
-//! the tree, reads the checkpoint and asks the feed for the next position:
-//! nothing is applied twice or skipped. Events at or below the checkpoint
-//! are ignored (a redelivering feed), a jump ahead is an error (a broken
-//! feed). An event that does not decode is skipped and counted, never a
-//! panic.
+//! thrown away whole if the process dies before it is served.) After a
+//! crash the runner reopens the tree, reads the checkpoint and asks the
+//! feed for the next position: nothing is applied twice or skipped. Events
+//! at or below the checkpoint are ignored (a redelivering feed), a jump
+//! ahead is an error (a broken feed). An event that does not decode is
+//! skipped and counted, never a panic.
 //!
 //! # Pipeline
 //! A reader task pulls batches from the feed and decodes them on the
@@ -33,9 +33,8 @@
 //! the next events. Once the new copy has reached the served one, the live
 //! runner catches it up to the exact same position, records it in the
 //! catalog (flushed), serves it, and drops the old tree after a grace
-//! period for in-flight reads. A crash mid-rebuild
-//! leaves the catalog on the old generation; the leftover tree is dropped
-//! at the next open.
+//! period for in-flight reads. A crash mid-rebuild leaves the catalog on
+//! the old generation; the leftover tree is dropped at the next open.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
