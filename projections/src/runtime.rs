@@ -430,7 +430,8 @@ impl Views {
                     .rebuild_position
                     .store(instance.position(), Ordering::Release);
             }
-            let instance = commit_blocking(instance).await?;
+            // Commits what is folded and waits until it is written.
+            let instance = on_blocking_pool(instance, |instance| instance.commit(false)).await?;
             Ok((instance, pipeline))
         }
         .await;
@@ -822,17 +823,26 @@ impl Drop for Instance {
     }
 }
 
-async fn apply_blocking(
+/// Runs `work` on `instance` on the blocking pool (folding and committing
+/// are CPU and sled work, not for a runtime worker).
+async fn on_blocking_pool(
     mut instance: Instance,
-    events: Vec<Incoming>,
-    retain: bool,
+    work: impl FnOnce(&mut Instance) -> Result<(), ProjectionError> + Send + 'static,
 ) -> Result<Instance, ProjectionError> {
     tokio::task::spawn_blocking(move || {
-        instance.apply(&events, retain)?;
+        work(&mut instance)?;
         Ok(instance)
     })
     .await
     .map_err(|error| ProjectionError::Feed(format!("the applier task failed: {error}")))?
+}
+
+async fn apply_blocking(
+    instance: Instance,
+    events: Vec<Incoming>,
+    retain: bool,
+) -> Result<Instance, ProjectionError> {
+    on_blocking_pool(instance, move |instance| instance.apply(&events, retain)).await
 }
 
 /// How a copy commits.
@@ -851,34 +861,23 @@ enum Commits {
 /// reader is ahead of the applier). Without retention: for copies that are
 /// not served yet, or tools.
 async fn fold_blocking(
-    mut instance: Instance,
+    instance: Instance,
     events: Vec<Incoming>,
     commit_every: u64,
     commit_at: u64,
     commits: Commits,
 ) -> Result<Instance, ProjectionError> {
-    tokio::task::spawn_blocking(move || {
+    on_blocking_pool(instance, move |instance| {
         instance.fold(&events)?;
-        if instance.uncommitted() >= commit_every || instance.position() >= commit_at {
-            match commits {
-                Commits::Atomic => instance.commit(false)?,
-                Commits::Background => instance.commit_in_background()?,
-            }
+        if instance.uncommitted() < commit_every && instance.position() < commit_at {
+            return Ok(());
         }
-        Ok(instance)
+        match commits {
+            Commits::Atomic => instance.commit(false),
+            Commits::Background => instance.commit_in_background(),
+        }
     })
     .await
-    .map_err(|error| ProjectionError::Feed(format!("the applier task failed: {error}")))?
-}
-
-/// Commits what `instance` has folded and waits until it is written.
-async fn commit_blocking(mut instance: Instance) -> Result<Instance, ProjectionError> {
-    tokio::task::spawn_blocking(move || {
-        instance.commit(false)?;
-        Ok(instance)
-    })
-    .await
-    .map_err(|error| ProjectionError::Feed(format!("the applier task failed: {error}")))?
 }
 
 /// The feed, read and decoded ahead of the applier.

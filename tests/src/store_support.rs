@@ -123,6 +123,18 @@ impl Ack {
     }
 }
 
+/// The seed of a crash test's randomness: `DOCKET_CRASH_SEED` when set (to
+/// replay a run), else the clock; printed, so that a failing run can be
+/// replayed.
+pub fn crash_test_seed() -> u64 {
+    let seed = std::env::var("DOCKET_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| now_unix_nanos() as u64);
+    println!("DOCKET_CRASH_SEED={seed}");
+    seed
+}
+
 /// Waits until no sled handle of this process holds the file lock on
 /// `<dir>/db` any more (at most 10 s), so another process can open it:
 /// sled's I/O threads let go of the file a moment after the last handle is

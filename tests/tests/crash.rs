@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use docket_eventstore::{RecordedEvent, Store, VerifyReport};
-use docket_tests::store_support::{now_unix_nanos, parse_tagged_payload, Ack};
+use docket_tests::store_support::{crash_test_seed, now_unix_nanos, parse_tagged_payload, Ack};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -23,11 +23,7 @@ const KILL_AFTER_MS_MAX: u64 = 400;
 
 #[test]
 fn acknowledged_appends_survive_sigkill() {
-    let seed = std::env::var("DOCKET_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| now_unix_nanos() as u64);
-    println!("DOCKET_CRASH_SEED={seed}");
+    let seed = crash_test_seed();
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().expect("temp dir");
     let started = Instant::now();

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use docket_eventstore::Store;
-use docket_tests::store_support::{now_unix_nanos, wait_for_sled_to_let_go};
+use docket_tests::store_support::{crash_test_seed, wait_for_sled_to_let_go};
 use docket_tests::ticket_log::{write_log, LogSpec};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -25,20 +25,12 @@ const COMMIT_EVENTS: &str = "300";
 
 #[test]
 fn every_event_is_applied_exactly_once_across_sigkills() {
-    let seed = std::env::var("DOCKET_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| now_unix_nanos() as u64);
-    println!("DOCKET_CRASH_SEED={seed}");
+    let seed = crash_test_seed();
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().expect("temp dir");
     let log_dir = dir.path().join("log");
     let views_dir = dir.path().join("views");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = log_writer_runtime();
 
     let started = Instant::now();
     let mut killed_mid_catch_up = 0;
@@ -115,20 +107,12 @@ fn every_event_is_applied_exactly_once_across_sigkills() {
 /// open), and a later rebuild must still complete.
 #[test]
 fn a_rebuild_killed_midway_leaves_the_served_copy_as_it_was() {
-    let seed = std::env::var("DOCKET_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| now_unix_nanos() as u64);
-    println!("DOCKET_CRASH_SEED={seed}");
+    let seed = crash_test_seed();
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().expect("temp dir");
     let log_dir = dir.path().join("log");
     let views_dir = dir.path().join("views");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = log_writer_runtime();
     for round in 0..3 {
         runtime.block_on(grow_log(&log_dir, round, seed));
     }
@@ -181,6 +165,15 @@ fn a_rebuild_killed_midway_leaves_the_served_copy_as_it_was() {
         killed_mid_rebuild >= 3,
         "too few kills landed during a rebuild ({killed_mid_rebuild} of 6)"
     );
+}
+
+/// The runtime `grow_log` runs on.
+fn log_writer_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
 }
 
 /// Appends another batch of tickets; returns the new head.
