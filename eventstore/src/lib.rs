@@ -144,3 +144,6 @@ const STREAM_VERSION_CACHE_MAX: usize = 65_536;
 
 /// sled's page cache. sled's default (1 GiB) is too much for a shared host.
 const SLED_CACHE_BYTES: u64 = 256 << 20;
+
+/// sled's page cache for [`Store::open_for_scans`].
+const SCAN_CACHE_BYTES: u64 = 32 << 20;

@@ -5,13 +5,14 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use crate::error::{FaultReason, StoreError};
 use crate::keys;
 use crate::record::{self, GENESIS_HASH};
 use crate::store::{read_entry, read_idempotency_raw};
 use crate::types::Head;
-use crate::{APPEND_BATCH_MAX, APPEND_EVENTS_MAX, SLED_CACHE_BYTES};
+use crate::{APPEND_BATCH_MAX, APPEND_EVENTS_MAX};
 
 /// `std::fs::File::try_lock` on `<dir>/LOCK`: sled locks its own file too,
 /// but its error does not say what happened.
@@ -32,14 +33,32 @@ pub(crate) fn lock_folder(dir: &Path) -> Result<File, StoreError> {
 }
 
 /// sled may panic on a corrupt file instead of returning an error.
-pub(crate) fn open_sled(dir: &Path) -> Result<sled::Db, StoreError> {
-    let config = sled::Config::new()
-        .path(dir)
-        .cache_capacity(SLED_CACHE_BYTES);
-    let opened = catch_unwind(AssertUnwindSafe(|| config.open()))
-        .map_err(|panic| sled_panicked("opening", panic))?;
-    Ok(opened?)
+///
+/// sled's I/O threads let go of the folder's file lock a moment after the
+/// last handle is dropped, so a reopen right after a close (a restart in
+/// the same process, a tool reopening a copy) can find it still locked:
+/// retried for up to [`SLED_LOCK_WAIT`]. Whoever opens a store already
+/// holds the folder's own lock, so nobody else is starting on it.
+pub(crate) fn open_sled(dir: &Path, cache_bytes: u64) -> Result<sled::Db, StoreError> {
+    let config = sled::Config::new().path(dir).cache_capacity(cache_bytes);
+    let deadline = Instant::now() + SLED_LOCK_WAIT;
+    loop {
+        let opened = catch_unwind(AssertUnwindSafe(|| config.open()))
+            .map_err(|panic| sled_panicked("opening", panic))?;
+        match opened {
+            Err(sled::Error::Io(error))
+                if error.to_string().starts_with("could not acquire lock")
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            opened => return Ok(opened?),
+        }
+    }
 }
+
+/// How long [`open_sled`] waits for sled's file lock.
+const SLED_LOCK_WAIT: Duration = Duration::from_secs(10);
 
 pub(crate) fn sled_panicked(
     during: &'static str,

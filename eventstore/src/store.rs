@@ -26,7 +26,8 @@ use crate::watermark::Watermark;
 use crate::writer::{self, Request};
 use crate::{
     APPEND_EVENTS_MAX, APPEND_QUEUE_MAX, APPEND_STREAMS_MAX, IDEMPOTENCY_KEY_BYTES_MAX,
-    IDEMPOTENCY_TTL, REQUEST_BYTES_MAX, SEQUENCE_BLOCK, STREAM_NAME_BYTES_MAX,
+    IDEMPOTENCY_TTL, REQUEST_BYTES_MAX, SCAN_CACHE_BYTES, SEQUENCE_BLOCK, SLED_CACHE_BYTES,
+    STREAM_NAME_BYTES_MAX,
 };
 
 /// A handle on an open store; cheap to clone. The folder is locked until the
@@ -115,9 +116,22 @@ impl Store {
     /// O(1) in the size of the log: reads the head record, checks the entry
     /// it names, and never replays the log.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with_cache(dir, SLED_CACHE_BYTES)
+    }
+
+    /// [`Store::open`] for a tool that reads the log front to back (a
+    /// rebuild, a verify, an export): a scan never returns to a page, so
+    /// sled's page cache is kept small. With the serving size a rebuild's
+    /// process held 270 MiB more, and faulting that much fresh memory in
+    /// took ~5% of its time.
+    pub fn open_for_scans(dir: &Path) -> Result<Store, StoreError> {
+        Store::open_with_cache(dir, SCAN_CACHE_BYTES)
+    }
+
+    fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         std::fs::create_dir_all(dir)?;
         let lock = lock_folder(dir)?;
-        let db = open_sled(dir)?;
+        let db = open_sled(dir, cache_bytes)?;
         let data_file = File::open(dir.join("db"))?;
         // Make the directory entries of sled's new files durable once.
         File::open(dir)?.sync_all()?;

@@ -709,7 +709,7 @@ async fn opening_removes_a_group_commit_torn_by_a_crash() {
     store.close().expect("close");
 
     {
-        let db = crate::open::open_sled(dir.path()).expect("raw sled");
+        let db = crate::open::open_sled(dir.path(), crate::SLED_CACHE_BYTES).expect("raw sled");
         assert!(db.get(crate::keys::PENDING_KEYS).expect("get").is_some());
         let head = crate::record::encode_head(durable.position, &durable.hash);
         db.insert(crate::keys::HEAD, &head[..]).expect("insert");
@@ -771,7 +771,7 @@ async fn entries_after_the_head_up_to_the_watermark_are_refused_not_removed() {
         .expect("append");
     store.close().expect("close");
     {
-        let db = crate::open::open_sled(dir.path()).expect("raw sled");
+        let db = crate::open::open_sled(dir.path(), crate::SLED_CACHE_BYTES).expect("raw sled");
         let head = crate::record::encode_head(first.position, &first.hash);
         db.insert(crate::keys::HEAD, &head[..]).expect("insert");
         db.flush().expect("flush");
@@ -787,7 +787,7 @@ async fn entries_after_the_head_up_to_the_watermark_are_refused_not_removed() {
         }) => {}
         other => panic!("expected a head mismatch at 2, got {:?}", other.map(|_| ())),
     }
-    let db = crate::open::open_sled(dir.path()).expect("raw sled");
+    let db = crate::open::open_sled(dir.path(), crate::SLED_CACHE_BYTES).expect("raw sled");
     assert!(db.get(crate::keys::log_key(2)).expect("get").is_some());
     assert!(db
         .get(crate::keys::idempotency_key(b"key-2"))
@@ -810,7 +810,7 @@ fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
 }
 
 fn all_keys(dir: &std::path::Path) -> std::collections::BTreeMap<Vec<u8>, Vec<u8>> {
-    keys_in(&crate::open::open_sled(dir).expect("raw sled"))
+    keys_in(&crate::open::open_sled(dir, crate::SLED_CACHE_BYTES).expect("raw sled"))
 }
 
 fn keys_in(db: &sled::Db) -> std::collections::BTreeMap<Vec<u8>, Vec<u8>> {
@@ -895,7 +895,7 @@ async fn every_prefix_of_a_group_commit_opens_as_the_store_before_it() {
         let trial = root.path().join(format!("cut-{cut}"));
         copy_folder(&base, &trial);
         {
-            let db = crate::open::open_sled(&trial).expect("raw sled");
+            let db = crate::open::open_sled(&trial, crate::SLED_CACHE_BYTES).expect("raw sled");
             for (k, v) in &writes[..cut] {
                 db.insert(k, v.clone()).expect("insert");
             }

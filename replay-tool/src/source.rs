@@ -87,7 +87,7 @@ impl DataFolder {
         ));
         copy_tree(&self.log, &copy_log, Some(STORE_LOCK_FILE_NAME))?;
         spinner.finish_and_clear();
-        let store = Store::open(&copy_log)?;
+        let store = Store::open_for_scans(&copy_log)?;
         Ok(Source { store, copy })
     }
 }
@@ -158,16 +158,18 @@ fn holds_sled_files(dir: &Path) -> bool {
     dir.join("db").is_file() && dir.join("conf").is_file()
 }
 
-/// The first writer's lock file that another process holds, if any. Our
-/// own lock on it is released as soon as the file is dropped, and a lock
-/// file that does not exist is left absent (opened read-only, never
-/// created).
+/// The first writer's lock file that another process holds, if any. A
+/// writer holds it exclusively; the probe asks for a shared lock, so two
+/// readers probing the same folder at once do not see each other as a
+/// writer (they did, as a flaky warning in the tests). Our own lock is
+/// released as soon as the file is dropped, and a lock file that does not
+/// exist is left absent (opened read-only, never created).
 fn held_lock(root: &Path, log: &Path) -> Option<PathBuf> {
     [root.join(LOCK_FILE_NAME), log.join(STORE_LOCK_FILE_NAME)]
         .into_iter()
         .find(|path| {
             File::open(path)
-                .is_ok_and(|file| matches!(file.try_lock(), Err(TryLockError::WouldBlock)))
+                .is_ok_and(|file| matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock)))
         })
 }
 

@@ -149,7 +149,7 @@ fn run_child(dir: &Path, commit_events: usize, label: &str) {
 }
 
 async fn rebuild(dir: &Path, commit_events: usize) {
-    let store = Store::open(&dir.join("log")).expect("open the store");
+    let store = Store::open_for_scans(&dir.join("log")).expect("open the store");
     let head = store.head().position;
     let views_dir = dir.join("views");
     let views = Views::open(&views_dir).expect("open the read models");
