@@ -237,7 +237,7 @@ impl Days {
                     },
                 ));
             }
-            batch.insert(key.key(), store::encode("kpi day", rows)?);
+            batch.insert(key.key(), store::encode_value("kpi day", rows)?);
             if !added.is_empty() {
                 batch.insert(
                     key.samples_key(position),

@@ -174,7 +174,8 @@ impl ReadModels {
         }
         if let Some(order) = &opened.order {
             let key = order_key(&order.number, opened.ticket_id.0);
-            self.batch.insert(key, store::encode("order entry", org)?);
+            self.batch
+                .insert(key, store::encode_value("order entry", org)?);
         }
         if !self.known_orgs.contains(org) {
             if self.known_orgs.len() >= KNOWN_ORGS_MAX {
@@ -276,20 +277,23 @@ impl ReadModels {
             index.ticket(record, ticket)?;
             batch.insert(
                 store::ticket_key(ticket),
-                store::encode("ticket record", record)?,
+                store::encode_value("ticket record", record)?,
             );
         }
         self.days.write(&mut batch, position)?;
         for block in self.numbers.dirty_keys().to_vec() {
             if let Some(Some(numbers)) = self.numbers.dirty_mut(&block) {
-                batch.insert(number_key(block), store::encode("number block", numbers)?);
+                batch.insert(
+                    number_key(block),
+                    store::encode_value("number block", numbers)?,
+                );
             }
         }
         for org in self.dirty_policies.drain(..) {
             if let Some(policy) = self.policies.get(&org) {
                 batch.insert(
                     store::policy_key(&org),
-                    store::encode("org policy", policy)?,
+                    store::encode_value("org policy", policy)?,
                 );
             }
         }

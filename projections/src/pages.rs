@@ -196,7 +196,9 @@ impl Pages {
     pub(crate) fn write(&mut self, batch: &mut store::Writes) -> Result<(), ProjectionError> {
         for key in self.cache.dirty_keys().to_vec() {
             match self.cache.dirty_mut(&key) {
-                Some(Some(page)) => batch.insert(key, store::encode("index page", &page.entries)?),
+                Some(Some(page)) => {
+                    batch.insert(key, store::encode_value("index page", &page.entries)?)
+                }
                 Some(None) => batch.remove(key),
                 None => {}
             }
