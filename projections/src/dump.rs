@@ -12,7 +12,7 @@ use crate::inbox;
 use crate::inbox::InboxValue;
 use crate::keys::{self, to_hex};
 use crate::kpi::{DayRows, DaySamples, SampleChunk};
-use crate::pages::Entry;
+use crate::pages;
 use crate::record::TicketRecord;
 use crate::runtime::{Checkpoint, Views};
 use crate::sla::{self, SlaValue};
@@ -54,7 +54,7 @@ impl Views {
                     // the current entries, without their `from`.
                     let space = split_space(&key, inbox::space_len(&key))?;
                     let mut lines = String::new();
-                    for (suffix, value) in store::decode::<Vec<Entry>>("index page", &value)? {
+                    for (suffix, value) in pages::decode_entries(&value)? {
                         let entry: InboxValue = store::decode("inbox entry", &value)?;
                         if entry.until != u64::MAX || suffix.len() < 8 {
                             continue;
@@ -74,7 +74,7 @@ impl Views {
                 keys::SLA => {
                     let space = split_space(&key, sla::space_len(&key))?;
                     let mut lines = String::new();
-                    for (suffix, value) in store::decode::<Vec<Entry>>("index page", &value)? {
+                    for (suffix, value) in pages::decode_entries(&value)? {
                         let entry: SlaValue = store::decode("sla entry", &value)?;
                         let _ =
                             writeln!(lines, "{}|{} {:?}", to_hex(space), to_hex(&suffix), entry);

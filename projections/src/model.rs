@@ -119,9 +119,19 @@ impl ReadModels {
         let Some(ticket) = ticket_of_stream(&incoming.stream) else {
             return Ok(false);
         };
+        // Nothing of a stream's ticket is stored before the stream's first
+        // event: no lookup then (looking up a million tickets that did not
+        // exist yet, in random leaves, was ~2% of rebuilding them).
+        let first_of_stream = incoming.version == 1;
         let exists = self
             .tickets
-            .get(&ticket, || store::ticket(tree, ticket))?
+            .get(&ticket, || {
+                if first_of_stream {
+                    Ok(None)
+                } else {
+                    store::ticket(tree, ticket)
+                }
+            })?
             .is_some();
         match (exists, event) {
             (false, Event::TicketOpened(opened)) if opened.ticket_id.0 == ticket => {

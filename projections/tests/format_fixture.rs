@@ -9,8 +9,9 @@
 //! ticket record, say) or of what a fold stores, made without bumping
 //! `READ_MODEL_FORMAT`, fails here instead of as corrupt or stale read
 //! models after an upgrade. After a bump the old generation is rebuilt from
-//! the log, and `DOCKET_BLESS=1 cargo test -p docket-projections --test
-//! format_fixture` writes the new format's files (it never overwrites one).
+//! the log (checked here with this format's fixture stamped as older), and
+//! `DOCKET_BLESS=1 cargo test -p docket-projections --test format_fixture`
+//! writes the new format's files (it never overwrites one).
 
 mod common;
 
@@ -160,20 +161,7 @@ async fn stored_read_models_of_this_format_read_back_as_they_were_written() {
     assert_eq!(dump, stored_dump);
 
     // The committed bytes, in a folder of their own, read with today's code.
-    let folder = tempfile::tempdir().expect("temp dir");
-    {
-        let db = once_sled_lets_go(|| sled::open(folder.path().join("views"))).expect("create");
-        db.open_tree("catalog")
-            .expect("catalog")
-            .insert("served", &1u64.to_be_bytes())
-            .expect("insert");
-        let tree = db.open_tree("views@1").expect("tree");
-        for line in stored_kv.lines() {
-            let (key, value) = line.split_once(' ').expect("key value");
-            tree.insert(unhex(key), unhex(value)).expect("insert");
-        }
-        db.flush().expect("flush");
-    }
+    let folder = folder_serving(&stored_kv);
     let views =
         once_sled_lets_go(|| Views::open(&folder.path().join("views"))).expect("open the fixture");
     assert_eq!(
@@ -182,4 +170,57 @@ async fn stored_read_models_of_this_format_read_back_as_they_were_written() {
         "the stored generation is served"
     );
     assert_eq!(views.dump().expect("dump"), stored_dump);
+}
+
+#[tokio::test]
+async fn read_models_of_another_format_are_rebuilt_not_read() {
+    // This format's fixture, its checkpoint stamped with the format before.
+    let stored_kv = fs::read_to_string(fixture_path("kv")).expect("this format's fixture");
+    let checkpoint_key = hex(b"Mcheckpoint");
+    let mut stamped = 0;
+    let older_kv: String = stored_kv
+        .lines()
+        .map(|line| {
+            let (key, value) = line.split_once(' ').expect("key value");
+            let mut value = unhex(value);
+            if key == checkpoint_key {
+                // The checkpoint starts with its format, a one-byte varint.
+                assert_eq!(u32::from(value[0]), READ_MODEL_FORMAT);
+                value[0] -= 1;
+                stamped += 1;
+            }
+            format!("{key} {}\n", hex(&value))
+        })
+        .collect();
+    assert_eq!(stamped, 1, "the fixture has one checkpoint");
+
+    let folder = folder_serving(&older_kv);
+    let views = once_sled_lets_go(|| Views::open(&folder.path().join("views")))
+        .expect("open the older format");
+    let status = views.status();
+    assert_ne!(status.generation, 1, "the older format was served as it is");
+    assert_eq!(status.applied_position, 0);
+    assert!(!views.dump().expect("dump").contains("TicketRecord"));
+    // The log rebuilds what this format stores for the same desk.
+    apply(&views, &desk()).await;
+    let stored_dump = fs::read_to_string(fixture_path("dump")).expect("this format's dump");
+    assert_eq!(views.dump().expect("dump"), stored_dump);
+}
+
+/// A read-model folder serving generation 1 with the keys and values of a
+/// `.kv` fixture.
+fn folder_serving(stored_kv: &str) -> tempfile::TempDir {
+    let folder = tempfile::tempdir().expect("temp dir");
+    let db = once_sled_lets_go(|| sled::open(folder.path().join("views"))).expect("create");
+    db.open_tree("catalog")
+        .expect("catalog")
+        .insert("served", &1u64.to_be_bytes())
+        .expect("insert");
+    let tree = db.open_tree("views@1").expect("tree");
+    for line in stored_kv.lines() {
+        let (key, value) = line.split_once(' ').expect("key value");
+        tree.insert(unhex(key), unhex(value)).expect("insert");
+    }
+    db.flush().expect("flush");
+    folder
 }
