@@ -487,7 +487,16 @@ impl Clock {
     /// The due time a running clock has passed by `now` (strictly after it).
     fn breach_by(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
         match self.state {
-            ClockState::Running { .. } => self.due_at().filter(|due_at| now > *due_at),
+            ClockState::Running { since, used_nanos } => {
+                // Business time never runs faster than wall time: before
+                // `since` plus what is left, nothing can be due, and the
+                // calendar walk (most of folding an event) is not needed.
+                let left = self.left_nanos(used_nanos);
+                if left > 0 && (now - since).whole_nanoseconds() < left {
+                    return None;
+                }
+                self.due_at().filter(|due_at| now > *due_at)
+            }
             _ => None,
         }
     }
@@ -1410,6 +1419,33 @@ mod tests {
                 peeked.apply(&event, now, &policy);
                 proptest::prop_assert_eq!(&plain, &peeked);
                 check_invariants(&plain, now)?;
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// `breach_by` skips the calendar walk while less wall time than
+        /// business time is left; it must answer as the walk does.
+        #[test]
+        fn the_breach_shortcut_agrees_with_the_due_time(
+            steps in any_steps(),
+            probes in proptest::collection::vec(0i64..(14 * 24 * 60), 24),
+        ) {
+            let mut clocks = SlaClocks::new();
+            let mut now = at("2026-03-27T16:00:00Z");
+            clocks.apply(&opened(), now, &office_policy());
+            for (index, (gap_minutes, kind, rome)) in steps.into_iter().enumerate() {
+                let probe = now + time::Duration::minutes(probes[index]);
+                for clock in clocks.clocks() {
+                    let walked = match clock.state {
+                        ClockState::Running { .. } => clock.due_at().filter(|due| probe > *due),
+                        _ => None,
+                    };
+                    proptest::prop_assert_eq!(clock.breach_by(probe), walked);
+                }
+                let policy = if rome { rome_policy() } else { office_policy() };
+                now += time::Duration::minutes(gap_minutes);
+                clocks.apply(&step_event(kind), now, &policy);
             }
         }
     }
