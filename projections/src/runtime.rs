@@ -937,7 +937,7 @@ impl Pipeline {
         max: usize,
         linger: Duration,
     ) -> Result<(Batches, bool), ProjectionError> {
-        if self.pending.is_empty() {
+        if self.pending_events == 0 {
             let first = self.rx.recv().await.ok_or(ProjectionError::Stopped)??;
             self.take(first);
         }
@@ -962,8 +962,10 @@ impl Pipeline {
 
     fn take(&mut self, events: Vec<Incoming>) {
         self.at_head = events.len() < self.read_max;
-        self.pending_events += events.len();
-        self.pending.push(events);
+        if !events.is_empty() {
+            self.pending_events += events.len();
+            self.pending.push(events);
+        }
     }
 }
 
