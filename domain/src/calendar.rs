@@ -571,9 +571,10 @@ impl Schedule {
     /// two zone queries (they were ~60% of a due-time computation).
     fn segment_from(&self, previous: Option<Segment>, at: i128) -> Option<Segment> {
         match previous {
+            // A segment ending before the next transition ends at its
+            // day's next midnight, where the new day starts.
             Some(previous)
                 if at == previous.end
-                    && at == previous.midnight + NANOS_PER_DAY
                     && previous
                         .next_transition
                         .is_none_or(|transition| at < transition) =>

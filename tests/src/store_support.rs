@@ -135,25 +135,6 @@ pub fn crash_test_seed() -> u64 {
     seed
 }
 
-/// Waits until no sled handle of this process holds the file lock on
-/// `<dir>/db` any more (at most 10 s), so another process can open it:
-/// sled's I/O threads let go of the file a moment after the last handle is
-/// dropped. Takes and releases the same `flock` sled takes.
-pub fn wait_for_sled_to_let_go(dir: &std::path::Path) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let Ok(file) = std::fs::File::open(dir.join("db")) else {
-        return;
-    };
-    while let Err(std::fs::TryLockError::WouldBlock) = file.try_lock() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{}: still locked 10 s after its sled handle was dropped",
-            dir.display()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,7 +20,7 @@ use docket_eventstore::{
     AppendRequest, ExpectedVersion, FaultReason, Head, RecordedEvent, Store, StreamAppend,
     VerifyReport,
 };
-use docket_tests::store_support::{event, tagged_payload, wait_for_sled_to_let_go};
+use docket_tests::store_support::{event, tagged_payload};
 
 const STREAMS: u64 = 20;
 const TASKS: u64 = 8;
@@ -215,7 +215,6 @@ fn rewrite_and_verify(
         damage(&db);
         db.flush().expect("flush");
     }
-    wait_for_sled_to_let_go(&copy);
     let store = Store::open(&copy).map_err(|e| e.to_string())?;
     let report = store.verify(&mut |_| {}).map_err(|e| e.to_string());
     drop(store);

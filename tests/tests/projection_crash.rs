@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use docket_eventstore::Store;
-use docket_tests::store_support::{crash_test_seed, wait_for_sled_to_let_go};
+use docket_tests::store_support::crash_test_seed;
 use docket_tests::ticket_log::{write_log, LogSpec};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -59,20 +59,19 @@ fn every_event_is_applied_exactly_once_across_sigkills() {
         );
     }
     // Finish the catch-up, then rebuild from zero elsewhere and compare.
-    let recovered = dir.path().join("recovered.dump");
-    let lines = run_projector(&log_dir, &views_dir, &["--dump", path(&recovered)], None);
-    assert!(lines.iter().any(|l| l.starts_with("DONE")), "{lines:?}");
-    let rebuilt = dir.path().join("rebuilt.dump");
+    let recovered = dump_to_the_end(
+        &log_dir,
+        &views_dir,
+        &[],
+        &dir.path().join("recovered.dump"),
+    );
     let fresh_dir = dir.path().join("views-fresh");
-    let lines = run_projector(
+    let rebuilt = dump_to_the_end(
         &log_dir,
         &fresh_dir,
-        &["--rebuild", "--dump", path(&rebuilt)],
-        None,
+        &["--rebuild"],
+        &dir.path().join("rebuilt.dump"),
     );
-    assert!(lines.iter().any(|l| l.starts_with("DONE")), "{lines:?}");
-    let recovered = std::fs::read_to_string(&recovered).expect("recovered dump");
-    let rebuilt = std::fs::read_to_string(&rebuilt).expect("rebuilt dump");
     assert!(
         recovered.contains("\ncheckpoint position="),
         "no checkpoint in the dump"
@@ -116,10 +115,7 @@ fn a_rebuild_killed_midway_leaves_the_served_copy_as_it_was() {
     for round in 0..3 {
         runtime.block_on(grow_log(&log_dir, round, seed));
     }
-    let served = dir.path().join("served.dump");
-    let lines = run_projector(&log_dir, &views_dir, &["--dump", path(&served)], None);
-    assert!(lines.iter().any(|l| l.starts_with("DONE")), "{lines:?}");
-    let served = std::fs::read_to_string(&served).expect("served dump");
+    let served = dump_to_the_end(&log_dir, &views_dir, &[], &dir.path().join("served.dump"));
 
     let mut killed_mid_rebuild = 0;
     for round in 0..6 {
@@ -140,10 +136,12 @@ fn a_rebuild_killed_midway_leaves_the_served_copy_as_it_was() {
                 "killed mid rebuild"
             }
         );
-        let after = dir.path().join(format!("after-{round}.dump"));
-        let lines = run_projector(&log_dir, &views_dir, &["--dump", path(&after)], None);
-        assert!(lines.iter().any(|l| l.starts_with("DONE")), "{lines:?}");
-        let after = std::fs::read_to_string(&after).expect("dump after the kill");
+        let after = dump_to_the_end(
+            &log_dir,
+            &views_dir,
+            &[],
+            &dir.path().join(format!("after-{round}.dump")),
+        );
         assert!(
             after == served,
             "round {round}: the served read models changed ({} vs {} lines)",
@@ -151,15 +149,12 @@ fn a_rebuild_killed_midway_leaves_the_served_copy_as_it_was() {
             served.lines().count()
         );
     }
-    let rebuilt = dir.path().join("rebuilt.dump");
-    let lines = run_projector(
+    let rebuilt = dump_to_the_end(
         &log_dir,
         &views_dir,
-        &["--rebuild", "--dump", path(&rebuilt)],
-        None,
+        &["--rebuild"],
+        &dir.path().join("rebuilt.dump"),
     );
-    assert!(lines.iter().any(|l| l.starts_with("DONE")), "{lines:?}");
-    let rebuilt = std::fs::read_to_string(&rebuilt).expect("rebuilt dump");
     assert!(rebuilt == served, "a rebuild after the kills differs");
     assert!(
         killed_mid_rebuild >= 3,
@@ -190,9 +185,17 @@ async fn grow_log(log_dir: &Path, round: u64, seed: u64) -> u64 {
     write_log(&store, &spec, |_| {}).await.expect("write log");
     let head = store.head().position;
     store.close().expect("close store");
-    // The projector, another process, opens it next.
-    wait_for_sled_to_let_go(log_dir);
     head
+}
+
+/// Runs the projector (with `flags`) to the end of the log, uninterrupted,
+/// and returns the dump of the read models it leaves, written to `out`.
+fn dump_to_the_end(log_dir: &Path, views_dir: &Path, flags: &[&str], out: &Path) -> String {
+    let mut args = flags.to_vec();
+    args.extend(["--dump", path(out)]);
+    let lines = run_projector(log_dir, views_dir, &args, None);
+    assert!(lines.iter().any(|l| l.starts_with("DONE")), "{lines:?}");
+    std::fs::read_to_string(out).expect("the projector's dump")
 }
 
 fn path(p: &Path) -> &str {
