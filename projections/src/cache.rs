@@ -8,8 +8,9 @@
 //! dropped. So the cache holds at most `capacity` clean records plus the
 //! records of the current batch, and recently used records survive.
 
-use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
+
+use hashbrown::hash_table::{Entry, HashTable};
 
 use crate::error::ProjectionError;
 
@@ -17,11 +18,19 @@ use crate::error::ProjectionError;
 // per event, and hashing its key with SipHash was ~20% of folding an event
 // (`docs/benchmarks.md`). The keys come from the log (ticket ids, numbers,
 // dates), and foldhash is still seeded per process.
-type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type Hasher = foldhash::fast::RandomState;
+
+// hashbrown's `HashTable`, not std's `HashMap`: a hit is one hash and one
+// probe. With `HashMap` it was three (`contains_key`, then `get_mut`, then
+// `get_mut` again to mark it dirty), because a borrow returned from one
+// branch of a lookup cannot be followed by an insert in the other; and
+// `entry` would clone every key (page keys and KPI day keys allocate).
+type Table<K, V> = HashTable<(K, Slot<V>)>;
 
 pub(crate) struct WriteBack<K, V> {
-    hot: Map<K, Slot<V>>,
-    cold: Map<K, Slot<V>>,
+    hasher: Hasher,
+    hot: Table<K, V>,
+    cold: Table<K, V>,
     dirty: Vec<K>,
     generation_max: usize,
 }
@@ -37,10 +46,10 @@ impl<K: Hash + Eq + Clone, V> WriteBack<K, V> {
         let generation_max = (capacity / 2).max(1);
         // Sized for a generation up front: a table growing by doubling
         // moved every record again at each step (~2% of a rebuild).
-        let table = || Map::with_capacity_and_hasher(generation_max, Default::default());
         WriteBack {
-            hot: table(),
-            cold: table(),
+            hasher: Hasher::default(),
+            hot: HashTable::with_capacity(generation_max),
+            cold: HashTable::with_capacity(generation_max),
             dirty: Vec::new(),
             generation_max,
         }
@@ -62,14 +71,17 @@ impl<K: Hash + Eq + Clone, V> WriteBack<K, V> {
         key: &K,
         load: impl FnOnce() -> Result<Option<V>, ProjectionError>,
     ) -> Result<&mut Option<V>, ProjectionError> {
-        self.slot(key, load)?;
-        let slot = self
-            .hot
-            .get_mut(key)
-            .expect("slot() leaves the key in the hot generation");
+        let WriteBack {
+            hasher,
+            hot,
+            cold,
+            dirty,
+            ..
+        } = self;
+        let slot = slot(hasher, hot, cold, key, load)?;
         if !slot.dirty {
             slot.dirty = true;
-            self.dirty.push(key.clone());
+            dirty.push(key.clone());
         }
         Ok(&mut slot.value)
     }
@@ -82,8 +94,10 @@ impl<K: Hash + Eq + Clone, V> WriteBack<K, V> {
 
     /// A record changed since the last commit (for writing it out).
     pub(crate) fn dirty_mut(&mut self, key: &K) -> Option<&mut Option<V>> {
+        let hash = self.hasher.hash_one(key);
         self.hot
-            .get_mut(key)
+            .find_mut(hash, |(stored, _)| stored == key)
+            .map(|(_, slot)| slot)
             .filter(|slot| slot.dirty)
             .map(|slot| &mut slot.value)
     }
@@ -91,7 +105,8 @@ impl<K: Hash + Eq + Clone, V> WriteBack<K, V> {
     /// The commit is durable: everything is clean again; rotate if full.
     pub(crate) fn committed(&mut self) {
         for key in self.dirty.drain(..) {
-            if let Some(slot) = self.hot.get_mut(&key) {
+            let hash = self.hasher.hash_one(&key);
+            if let Some((_, slot)) = self.hot.find_mut(hash, |(stored, _)| *stored == key) {
                 slot.dirty = false;
             }
         }
@@ -114,20 +129,33 @@ impl<K: Hash + Eq + Clone, V> WriteBack<K, V> {
         key: &K,
         load: impl FnOnce() -> Result<Option<V>, ProjectionError>,
     ) -> Result<&mut Slot<V>, ProjectionError> {
-        if !self.hot.contains_key(key) {
-            let slot = match self.cold.remove(key) {
-                Some(slot) => slot,
-                None => Slot {
+        slot(&self.hasher, &mut self.hot, &mut self.cold, key, load)
+    }
+}
+
+/// The key's slot in the hot generation: found there, or moved there from
+/// the cold one, or loaded.
+fn slot<'a, K: Hash + Eq + Clone, V>(
+    hasher: &Hasher,
+    hot: &'a mut Table<K, V>,
+    cold: &mut Table<K, V>,
+    key: &K,
+    load: impl FnOnce() -> Result<Option<V>, ProjectionError>,
+) -> Result<&'a mut Slot<V>, ProjectionError> {
+    let hash = hasher.hash_one(key);
+    let rehash = |(stored, _): &(K, Slot<V>)| hasher.hash_one(stored);
+    match hot.entry(hash, |(stored, _)| stored == key, rehash) {
+        Entry::Occupied(entry) => Ok(&mut entry.into_mut().1),
+        Entry::Vacant(entry) => {
+            let slot = match cold.find_entry(hash, |(stored, _)| stored == key) {
+                Ok(found) => found.remove().0 .1,
+                Err(_) => Slot {
                     value: load()?,
                     dirty: false,
                 },
             };
-            self.hot.insert(key.clone(), slot);
+            Ok(&mut entry.insert((key.clone(), slot)).into_mut().1)
         }
-        Ok(self
-            .hot
-            .get_mut(key)
-            .expect("the key was just inserted into the hot generation"))
     }
 }
 
