@@ -21,8 +21,8 @@ use crate::error::ProjectionError;
 type Hasher = foldhash::fast::RandomState;
 
 // hashbrown's `HashTable`, not std's `HashMap`: a hit is one hash and one
-// probe. With `HashMap` it was three (`contains_key`, then `get_mut`, then
-// `get_mut` again to mark it dirty), because a borrow returned from one
+// probe. With `HashMap` it was two (`contains_key`, then `get_mut`), three
+// for `WriteBack::get_mut` (once more to mark the record dirty), because a borrow returned from one
 // branch of a lookup cannot be followed by an insert in the other; and
 // `entry` would clone every key (page keys and KPI day keys allocate).
 type Table<K, V> = HashTable<(K, Slot<V>)>;

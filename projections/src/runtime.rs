@@ -433,8 +433,8 @@ impl Views {
             // Commits what is folded and waits until it is written: one
             // insert at a time like the commits before, not one sled batch
             // (sled holds every node a batch replaces until the batch ends:
-            // +200-300 MiB at the end of a 1M-ticket rebuild). Nothing
-            // reads the copy before `swap` flushes it.
+            // +150-170 MiB in the last second of a 1M-ticket rebuild).
+            // Nothing reads the copy before `swap` flushes it.
             let instance = on_blocking_pool(instance, |instance| {
                 instance.commit_in_background()?;
                 instance.finish_writing()

@@ -50,9 +50,9 @@ impl Writes {
     ///
     /// Key order (a stable sort: a later write of a key still wins) makes
     /// each sled leaf take its writes in one run instead of being fetched,
-    /// copied and relinked once per scattered write: on a 1M-event rebuild
-    /// the read models took 470-490 MiB on disk instead of 790-850, and
-    /// the rebuild ran 7-19% faster.
+    /// copied and relinked once per scattered write: after a 1M-event
+    /// rebuild the read models took 426-500 MiB on disk instead of 773-851
+    /// (`docs/benchmarks.md`, session 7).
     pub(crate) fn apply_one_by_one(mut self, tree: &sled::Tree) -> Result<(), ProjectionError> {
         self.0.sort_by(|a, b| a.0.cmp(&b.0));
         for (key, value) in self.0 {
