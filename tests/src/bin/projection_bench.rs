@@ -180,11 +180,17 @@ async fn rebuild(dir: &Path, commit_events: usize) {
         ..RunConfig::OFFLINE
     };
     let mut next_report = 0;
+    let mut next_sample = 0;
+    let mut rss_samples: Vec<(u64, u64)> = Vec::new();
     let position = views
         .rebuild_offline(&store, config, |position, target| {
             if position >= next_report {
                 eprintln!("  rebuilt {position}/{target}");
                 next_report = position + 200_000;
+            }
+            if position >= next_sample {
+                rss_samples.push((position, status_kb("VmRSS")));
+                next_sample = position + RSS_SAMPLE_EVERY;
             }
         })
         .await
@@ -205,6 +211,9 @@ async fn rebuild(dir: &Path, commit_events: usize) {
         peak.saturating_sub(rss_before) / 1024,
         status_kb("VmRSS") / 1024
     );
+    if let Some(drift) = rss_drift(&rss_samples) {
+        println!("{drift}");
+    }
     println!(
         "disk: read models {} MiB on disk (sled size_on_disk {} MiB), log {} MiB, for {head} events",
         dir_bytes(&views_dir) >> 20,
@@ -212,6 +221,45 @@ async fn rebuild(dir: &Path, commit_events: usize) {
         dir_bytes(&dir.join("log")) >> 20,
     );
     store.close().expect("close the store");
+}
+
+/// Events between two samples of the resident set during a rebuild.
+const RSS_SAMPLE_EVERY: u64 = 50_000;
+
+/// The drift is fitted from this position on: before it the caches and
+/// sled's page cache are still filling up.
+const RSS_DRIFT_FROM: u64 = 1_000_000;
+
+/// How the resident set moved from [`RSS_DRIFT_FROM`] to the end of the
+/// rebuild: a least-squares slope over the samples, in MiB per million
+/// events. `None` for a log too short to say.
+fn rss_drift(samples: &[(u64, u64)]) -> Option<String> {
+    let points: Vec<(f64, f64)> = samples
+        .iter()
+        .filter(|(position, _)| *position >= RSS_DRIFT_FROM)
+        .map(|&(position, kb)| (position as f64, kb as f64 / 1024.0))
+        .collect();
+    if points.len() < 5 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let mean_x = points.iter().map(|(x, _)| x).sum::<f64>() / n;
+    let mean_y = points.iter().map(|(_, y)| y).sum::<f64>() / n;
+    let covariance: f64 = points
+        .iter()
+        .map(|(x, y)| (x - mean_x) * (y - mean_y))
+        .sum();
+    let variance: f64 = points.iter().map(|(x, _)| (x - mean_x).powi(2)).sum();
+    let slope = covariance / variance * 1e6;
+    let (low, high) = points
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(low, high), (_, y)| {
+            (low.min(*y), high.max(*y))
+        });
+    Some(format!(
+        "memory drift: RSS {low:.0}-{high:.0} MiB from {RSS_DRIFT_FROM} events on, {slope:.1} MiB per 1M events (least squares over {} samples, one per {RSS_SAMPLE_EVERY} events)",
+        points.len()
+    ))
 }
 
 fn status_kb(field: &str) -> u64 {
