@@ -99,7 +99,7 @@ fn encode_with<T: Serialize, O>(
         let mut scratch = scratch.borrow_mut();
         scratch.clear();
         let buffer = std::mem::take(&mut *scratch);
-        match postcard::to_extend(value, buffer) {
+        match docket_eventstore::record::postcard_append(value, buffer) {
             Ok(buffer) => {
                 let encoded = copy_out(buffer.as_slice());
                 if buffer.capacity() <= SCRATCH_KEPT_MAX {
