@@ -38,7 +38,8 @@ pub use inbox::{
 };
 pub use kpi::{KpiBucket, KpiQuery, KpiRow, RefundTotal, KPI_BUCKETS_MAX};
 pub use runtime::{
-    ProjectionStatus, RunConfig, Runner, Views, PROJECTION_NAME, READ_BATCH_MAX, READ_MODEL_FORMAT,
+    CommitBound, ProjectionStatus, RunConfig, Runner, Views, PROJECTION_NAME, READ_BATCH_MAX,
+    READ_MODEL_FORMAT,
 };
 pub use search::SEARCH_ITEMS_MAX;
 pub use sla::{BreachNotice, SlaItem, SlaQuery, SlaState, SLA_ITEMS_MAX};

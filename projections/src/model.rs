@@ -66,6 +66,13 @@ pub(crate) struct Incoming {
     pub event: Option<Event>,
 }
 
+/// Every how many ticket records, and to whom, a commit being prepared
+/// hands over its writes so far (see [`ReadModels::commit`]).
+pub(crate) type HandOver<'a> = (
+    usize,
+    &'a mut dyn FnMut(store::Writes) -> Result<(), ProjectionError>,
+);
+
 /// Ticket numbers of one block of 256: `(number % 256, ticket id)`, sorted.
 type NumberBlock = Vec<(u8, Uuid)>;
 
@@ -262,18 +269,37 @@ impl ReadModels {
         Ok(())
     }
 
+    /// Ticket records changed since the last commit.
+    pub(crate) fn changed_tickets(&self) -> usize {
+        self.tickets.dirty_keys().len()
+    }
+
     /// Everything changed since the last commit, as one batch; the caller
     /// adds the checkpoint and applies it. `retain`: keep superseded inbox
     /// entries for paging cursors (the copy is served and at the head).
+    /// `hand_over`: for a commit that need not be atomic, `(n, take)`:
+    /// `take` gets the writes made so far every `n` ticket records, so that
+    /// a writer can insert them while the rest is prepared; the batch
+    /// returned is what is left.
     pub(crate) fn commit(
         &mut self,
         tree: &sled::Tree,
         checkpoint: &mut Checkpoint,
         retain: bool,
+        mut hand_over: Option<HandOver<'_>>,
     ) -> Result<store::Writes, ProjectionError> {
         let position = checkpoint.position;
         let mut batch = std::mem::take(&mut self.batch);
-        for ticket in self.tickets.dirty_keys().to_vec() {
+        // In key order, so that each chunk's records land in a few runs of
+        // sled leaves (see `Writes::apply_one_by_one`).
+        let mut dirty = self.tickets.dirty_keys().to_vec();
+        dirty.sort_unstable();
+        for (done, ticket) in dirty.into_iter().enumerate() {
+            if let Some((every, take)) = hand_over.as_mut() {
+                if done > 0 && done % (*every).max(1) == 0 {
+                    take(std::mem::take(&mut batch))?;
+                }
+            }
             let Some(Some(record)) = self.tickets.dirty_mut(&ticket) else {
                 continue;
             };

@@ -18,12 +18,14 @@
 //! blocking pool; the applier folds them into the cached records. The live
 //! copy commits what the feed had queued (at most `commit_events_max`
 //! events): tiny commits at the head (low latency for `X-Min-Position`).
-//! A copy being built (rebuilds, tools catching up) folds on across the
-//! feed's batches and commits every `commit_events_max` events and at its
-//! target: the reader is ahead of the applier there, so the feed hands
+//! A copy catching up (rebuilds, tools) folds on across the feed's
+//! batches and commits at a bound (`commit_events_max` events for the
+//! served copy, [`RunConfig::build_commit`] for a copy being built) and at
+//! its target: the reader is ahead of the applier there, so the feed hands
 //! over a few thousand events at a time, and committing each would write a
 //! ticket's record once per batch instead of once per commit. Decoding
-//! runs on one core while applying runs on the other.
+//! runs on one core while applying runs on the other; a copy being built
+//! hands each commit over in chunks to a writer thread as it prepares it.
 //!
 //! # Generations and rebuilds
 //! The read models live in a tree `views@<generation>`; the `catalog` tree
@@ -80,23 +82,50 @@ const TREE_PREFIX: &str = "views@";
 /// How big commits get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunConfig {
-    /// A commit holds at most about this many events (one feed batch more
-    /// at most). sled's `apply_batch` holds a process-wide write lock, so a
-    /// server keeps commits modest; offline tools make them big.
+    /// A commit of the served copy holds at most about this many events
+    /// (one feed batch more at most). sled's `apply_batch` holds a
+    /// process-wide write lock, so a server keeps commits modest; offline
+    /// tools make them big.
     pub commit_events_max: usize,
     /// At the head of the log, how long the live projection waits for more
     /// events before committing what it has: under load a commit then
     /// covers several of the log's group commits (each projection commit
     /// costs a sled batch), at the price of this much read-your-writes lag.
     pub live_linger: Duration,
+    /// When a copy being built (a rebuild) commits. Its commits take no
+    /// lock readers wait on (nothing reads the copy yet), so they are as
+    /// big as memory allows: a ticket's record is written once per commit
+    /// its events fall into.
+    pub build_commit: CommitBound,
+}
+
+/// A commit is due once `events_max` events were folded or `tickets_max`
+/// ticket records changed since the last one, whichever comes first. The
+/// records bound is what bounds a rebuild's memory: a log of short-lived
+/// tickets changes ~37k records per 100k events, one of long-lived
+/// tickets ~28k (the benchmark's two logs).
+///
+/// A copy being built hands each commit to its writer in chunks of
+/// `chunk_tickets` ticket records while it prepares the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommitBound {
+    pub events_max: usize,
+    pub tickets_max: usize,
+    pub chunk_tickets: usize,
 }
 
 impl RunConfig {
     /// For a serving process: catch-up commits of ≤ 2 000 events; at the
-    /// head, commits at most every 2 ms.
+    /// head, commits at most every 2 ms. A rebuild beside the served copy
+    /// commits every 16k changed records.
     pub const SERVING: RunConfig = RunConfig {
         commit_events_max: 2_000,
         live_linger: Duration::from_millis(2),
+        build_commit: CommitBound {
+            events_max: 500_000,
+            tickets_max: 16_384,
+            chunk_tickets: 4_096,
+        },
     };
     /// For tools with the data folder to themselves (rebuild, benchmarks):
     /// a ticket's events mostly fall into one commit, so its record and
@@ -104,6 +133,11 @@ impl RunConfig {
     pub const OFFLINE: RunConfig = RunConfig {
         commit_events_max: 100_000,
         live_linger: Duration::ZERO,
+        build_commit: CommitBound {
+            events_max: 500_000,
+            tickets_max: 49_152,
+            chunk_tickets: 4_096,
+        },
     };
 }
 
@@ -354,7 +388,11 @@ impl Views {
             return Ok(instance.position());
         }
         let mut pipeline = Pipeline::start(source.open(instance.position() + 1).await?, config);
-        let commit_every = config.commit_events_max as u64;
+        let bound = CommitBound {
+            events_max: config.commit_events_max,
+            tickets_max: usize::MAX,
+            chunk_tickets: usize::MAX,
+        };
         while instance.position() < target {
             let (events, at_head) = pipeline
                 .next(config.commit_events_max, Duration::ZERO)
@@ -362,8 +400,7 @@ impl Views {
             if at_head {
                 instance = apply_blocking(instance, events, true).await?;
             } else {
-                instance =
-                    fold_blocking(instance, events, commit_every, target, Commits::Atomic).await?;
+                instance = fold_blocking(instance, events, bound, target, Commits::Atomic).await?;
             }
             if instance.uncommitted() == 0 {
                 self.inner.publish(&instance);
@@ -413,31 +450,22 @@ impl Views {
             let mut instance = Instance::open(generation, tree)?;
             let mut pipeline = Pipeline::start(source.open(1).await?, config);
             self.inner.rebuild_position.store(0, Ordering::Release);
-            let commit_every = config.commit_events_max as u64;
+            let bound = config.build_commit;
             while !done(instance.position()) {
-                let (events, _) = pipeline
-                    .next(config.commit_events_max, Duration::ZERO)
-                    .await?;
-                instance = fold_blocking(
-                    instance,
-                    events,
-                    commit_every,
-                    u64::MAX,
-                    Commits::Background,
-                )
-                .await?;
+                let (events, _) = pipeline.next(bound.events_max, Duration::ZERO).await?;
+                instance =
+                    fold_blocking(instance, events, bound, u64::MAX, Commits::Background).await?;
                 self.inner
                     .rebuild_position
                     .store(instance.position(), Ordering::Release);
             }
-            // Commits what is folded and waits until it is written: one
-            // insert at a time like the commits before, not one sled batch
+            // Commits what is folded and waits until it is written: plain
+            // inserts like the commits before, not one sled batch
             // (sled holds every node a batch replaces until the batch ends:
             // +150-170 MiB in the last second of a 1M-ticket rebuild).
             // Nothing reads the copy before `swap` flushes it.
-            let instance = on_blocking_pool(instance, |instance| {
-                instance.commit_in_background()?;
-                instance.finish_writing()
+            let instance = on_blocking_pool(instance, move |instance| {
+                instance.commit_last(bound.chunk_tickets)
             })
             .await?;
             Ok((instance, pipeline))
@@ -776,15 +804,59 @@ impl Instance {
     /// the checkpoint, to a thread that writes them one by one while the
     /// next events are folded. The cached records keep what the writes
     /// hold until the next commit, which waits for them first.
-    fn commit_in_background(&mut self) -> Result<(), ProjectionError> {
+    ///
+    /// The writer starts on the first chunk of ticket records while the
+    /// rest of the commit is prepared: preparing a commit is work for one
+    /// core (the reader soon has its read-ahead full), so the other one
+    /// writes meanwhile.
+    fn commit_in_background(&mut self, chunk_tickets: usize) -> Result<(), ProjectionError> {
         self.finish_writing()?;
-        let Some((writes, folded)) = self.writes(false)? else {
+        let folded = self.uncommitted();
+        if folded == 0 {
             return Ok(());
-        };
+        }
+        let (chunks, received) = std::sync::mpsc::sync_channel::<Writes>(WRITE_CHUNKS_AHEAD);
         let tree = self.tree.clone();
-        self.writing = Some(std::thread::spawn(move || writes.apply_one_by_one(&tree)));
+        self.writing = Some(std::thread::spawn(move || {
+            for writes in received {
+                writes.apply_one_by_one(&tree)?;
+            }
+            Ok(())
+        }));
+        let mut hand_over = |writes: Writes| {
+            chunks
+                .send(writes)
+                .map_err(|_| ProjectionError::Feed("the read-model writer stopped".to_owned()))
+        };
+        let prepared = self
+            .model
+            .commit(
+                &self.tree,
+                &mut self.checkpoint,
+                false,
+                Some((chunk_tickets, &mut hand_over)),
+            )
+            .and_then(|mut writes| {
+                writes.insert(
+                    CHECKPOINT_KEY,
+                    store::encode("checkpoint", &self.checkpoint)?,
+                );
+                hand_over(writes)
+            });
+        drop(chunks);
+        if let Err(error) = prepared {
+            // The writer's own error, if it stopped on one, says more.
+            self.finish_writing()?;
+            return Err(error);
+        }
         self.committed(folded);
         Ok(())
+    }
+
+    /// The last commit of a copy being built: a background commit, waited for.
+    fn commit_last(&mut self, chunk_tickets: usize) -> Result<(), ProjectionError> {
+        self.commit_in_background(chunk_tickets)?;
+        self.finish_writing()
     }
 
     /// Waits for the writes of the last background commit.
@@ -806,7 +878,7 @@ impl Instance {
         }
         let mut writes = self
             .model
-            .commit(&self.tree, &mut self.checkpoint, retain)?;
+            .commit(&self.tree, &mut self.checkpoint, retain, None)?;
         writes.insert(
             CHECKPOINT_KEY,
             store::encode("checkpoint", &self.checkpoint)?,
@@ -862,27 +934,30 @@ enum Commits {
     Background,
 }
 
-/// Folds `events` and commits once `commit_every` events have been folded
-/// since the last commit, or the copy has reached `commit_at` (or beyond):
-/// a ticket's events then share one write of its record even when the
-/// feed hands them over in small batches (which it does whenever the
-/// reader is ahead of the applier). Without retention: for copies that are
-/// not served yet, or tools.
+/// Folds `events` and commits once `bound` is reached since the last
+/// commit, or the copy has reached `commit_at` (or beyond): a ticket's
+/// events then share one write of its record even when the feed hands
+/// them over in small batches (which it does whenever the reader is ahead
+/// of the applier). Without retention: for copies that are not served
+/// yet, or tools.
 async fn fold_blocking(
     instance: Instance,
     events: Batches,
-    commit_every: u64,
+    bound: CommitBound,
     commit_at: u64,
     commits: Commits,
 ) -> Result<Instance, ProjectionError> {
     on_blocking_pool(instance, move |instance| {
         instance.fold(&events)?;
-        if instance.uncommitted() < commit_every && instance.position() < commit_at {
+        let due = instance.uncommitted() >= bound.events_max as u64
+            || instance.model.changed_tickets() >= bound.tickets_max
+            || instance.position() >= commit_at;
+        if !due {
             return Ok(());
         }
         match commits {
             Commits::Atomic => instance.commit(false),
-            Commits::Background => instance.commit_in_background(),
+            Commits::Background => instance.commit_in_background(bound.chunk_tickets),
         }
     })
     .await
@@ -1000,6 +1075,9 @@ fn decode_all(events: Vec<RecordedEvent>) -> Vec<Incoming> {
         })
         .collect()
 }
+
+/// Chunks of a background commit prepared ahead of its writer.
+const WRITE_CHUNKS_AHEAD: usize = 4;
 
 /// A commit of at least this many events returns freed heap to the OS.
 const RELEASE_MEMORY_AFTER_EVENTS: u64 = 10_000;

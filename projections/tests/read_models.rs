@@ -12,8 +12,8 @@ use common::*;
 use docket_domain::codec;
 use docket_domain::types::{OrgScope, Role, Status, TicketId, Visibility};
 use docket_projections::{
-    CursorProblem, EventMeta, InboxQuery, InboxSort, KpiBucket, KpiQuery, ProjectionError,
-    RunConfig, Scope, SlaQuery, SlaState, TicketView,
+    CommitBound, CursorProblem, EventMeta, InboxQuery, InboxSort, KpiBucket, KpiQuery,
+    ProjectionError, RunConfig, Scope, SlaQuery, SlaState, TicketView,
 };
 
 fn agent_of(org: &str) -> Scope {
@@ -753,6 +753,71 @@ async fn a_live_runner_follows_the_log_and_rebuilds_into_a_fresh_copy() {
     let views = docket_projections::Views::open(&dir.path().join("views")).expect("reopen");
     assert_eq!(views.status().generation, generation + 1);
     assert_eq!(views.dump().expect("dump"), before);
+}
+
+/// A rebuild hands each commit over to its writer in chunks while it
+/// prepares the rest, and commits at an events or a changed-tickets bound:
+/// whatever the chunks and bounds, the copy it serves is what one catch-up
+/// of the same log leaves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuild_in_chunked_commits_leaves_what_a_catch_up_leaves() {
+    let mut log = Log::new();
+    let t0 = at("2026-03-02T08:00:00Z");
+    let orgs = ["acme", "zeta", "orbit"];
+    let mut tickets = Vec::new();
+    for i in 0..120i64 {
+        let when = t0 + Duration::minutes(37 * i);
+        let org = orgs[(i % 3) as usize];
+        let ticket = if i % 4 == 0 {
+            log.open_with(when, org, "billing", Some(("ORD-7", 900, "EUR")), None)
+        } else {
+            log.open(when, org, "delivery")
+        };
+        tickets.push(ticket);
+        // Earlier tickets move on while new ones open: a commit holds
+        // records of tickets opened long before it.
+        for (k, &older) in tickets.iter().enumerate().rev().take(5) {
+            let later = when + Duration::minutes(k as i64 + 1);
+            let _position = match (i + k as i64) % 7 {
+                0 => log.close(later, older),
+                1 => log.escalate(later, older),
+                2 => log.refund(later, older, 100, "EUR"),
+                3 => log.comment(later, older, Role::Customer, Visibility::Public),
+                4 => log.comment(later, older, Role::Agent, Visibility::Internal),
+                _ => log.comment(later, older, Role::Agent, Visibility::Public),
+            };
+        }
+    }
+    let (_served_dir, served) = temp_views();
+    apply(&served, &log).await;
+    let expected = served.dump().expect("dump");
+
+    let (_dir, views) = temp_views();
+    let bounds = [
+        (usize::MAX, 7, 1),
+        (13, usize::MAX, 3),
+        (250, 40, 16),
+        (usize::MAX, usize::MAX, 5),
+    ];
+    for (events_max, tickets_max, chunk_tickets) in bounds {
+        let config = RunConfig {
+            build_commit: CommitBound {
+                events_max,
+                tickets_max,
+                chunk_tickets,
+            },
+            ..RunConfig::OFFLINE
+        };
+        let position = views
+            .rebuild_offline(&log.source(), config, |_, _| {})
+            .await
+            .expect("rebuild");
+        assert_eq!(position, log.head());
+        assert!(
+            views.dump().expect("dump") == expected,
+            "rebuilt with commits of {events_max} events / {tickets_max} tickets in chunks of {chunk_tickets}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use docket_eventstore::Store;
-use docket_projections::{RunConfig, Views};
+use docket_projections::{CommitBound, RunConfig, Views};
 use docket_tests::ticket_log::{write_log, LogSpec};
 
 #[derive(Parser, Debug)]
@@ -34,9 +34,12 @@ struct Args {
     /// Folder for the logs and read models (reused if a log is there).
     #[arg(long, default_value = "target/bench-projections")]
     dir: PathBuf,
-    /// Events per commit of the rebuild.
-    #[arg(long, default_value_t = RunConfig::OFFLINE.commit_events_max)]
+    /// A rebuild's commits: at most this many events...
+    #[arg(long, default_value_t = RunConfig::OFFLINE.build_commit.events_max)]
     commit_events: usize,
+    /// ... and at most this many changed ticket records.
+    #[arg(long, default_value_t = RunConfig::OFFLINE.build_commit.tickets_max)]
+    commit_tickets: usize,
     /// Internal: rebuild the read models of the log in DIR and report.
     #[arg(long, hide = true)]
     rebuild_only: Option<PathBuf>,
@@ -58,8 +61,13 @@ fn main() {
 
 async fn run() {
     let args = Args::parse();
+    let commits = CommitBound {
+        events_max: args.commit_events,
+        tickets_max: args.commit_tickets,
+        ..RunConfig::OFFLINE.build_commit
+    };
     if let Some(dir) = &args.rebuild_only {
-        rebuild(dir, args.commit_events).await;
+        rebuild(dir, commits).await;
         return;
     }
     machine();
@@ -70,7 +78,7 @@ async fn run() {
 
     let realistic = args.dir.join("realistic");
     ensure_log(&realistic, LogSpec::realistic(args.events, 42)).await;
-    run_child(&realistic, args.commit_events, "realistic");
+    run_child(&realistic, commits, "realistic");
 
     if args.closed_tickets > 0 {
         let closed = args.dir.join("closed");
@@ -80,7 +88,7 @@ async fn run() {
         spec.comments_mean = 1;
         spec.closed_percent = 95;
         ensure_log(&closed, spec).await;
-        run_child(&closed, args.commit_events, "mostly closed");
+        run_child(&closed, commits, "mostly closed");
     }
 }
 
@@ -128,14 +136,16 @@ async fn ensure_log(dir: &Path, spec: LogSpec) {
 }
 
 /// Rebuilds in a child process so that its peak RSS is the projection's.
-fn run_child(dir: &Path, commit_events: usize, label: &str) {
+fn run_child(dir: &Path, commits: CommitBound, label: &str) {
     let _ = std::fs::remove_dir_all(dir.join("views"));
     let exe = std::env::current_exe().expect("own path");
     let output = Command::new(exe)
         .arg("--rebuild-only")
         .arg(dir)
         .arg("--commit-events")
-        .arg(commit_events.to_string())
+        .arg(commits.events_max.to_string())
+        .arg("--commit-tickets")
+        .arg(commits.tickets_max.to_string())
         .output()
         .expect("run the rebuild");
     assert!(
@@ -148,7 +158,7 @@ fn run_child(dir: &Path, commit_events: usize, label: &str) {
     }
 }
 
-async fn rebuild(dir: &Path, commit_events: usize) {
+async fn rebuild(dir: &Path, commits: CommitBound) {
     let store = Store::open_for_scans(&dir.join("log")).expect("open the store");
     let head = store.head().position;
     let views_dir = dir.join("views");
@@ -176,7 +186,7 @@ async fn rebuild(dir: &Path, commit_events: usize) {
     );
     let started = Instant::now();
     let config = RunConfig {
-        commit_events_max: commit_events,
+        build_commit: commits,
         ..RunConfig::OFFLINE
     };
     let mut next_report = 0;
@@ -199,8 +209,10 @@ async fn rebuild(dir: &Path, commit_events: usize) {
     views.flush().expect("flush");
     let status = views.status();
     println!(
-        "rebuilt {position} events in {secs:.1} s: {:.0} events/s (commits of {commit_events} events; {} applied, {} skipped)",
+        "rebuilt {position} events in {secs:.1} s: {:.0} events/s (commits of at most {} events or {} changed tickets; {} applied, {} skipped)",
         position as f64 / secs,
+        commits.events_max,
+        commits.tickets_max,
         status.events_applied,
         status.events_skipped
     );

@@ -12,14 +12,20 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use docket_eventstore::Store;
-use docket_projections::{RunConfig, Views};
+use docket_projections::{CommitBound, RunConfig, Views};
+
+/// Changed tickets per commit of a rebuild, unless `--commit-tickets` says.
+const REBUILD_COMMIT_TICKETS: usize = 300;
+/// Ticket records per chunk a rebuild's commit is handed over in: a kill
+/// can land between chunks of one commit.
+const REBUILD_CHUNK_TICKETS: usize = 64;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let (Some(log_dir), Some(views_dir)) = (args.get(1), args.get(2)) else {
         eprintln!(
-            "usage: projector LOG_DIR VIEWS_DIR [--rebuild] [--commit-events N] [--dump FILE]"
+            "usage: projector LOG_DIR VIEWS_DIR [--rebuild] [--commit-events N] [--commit-tickets N] [--dump FILE]"
         );
         return ExitCode::from(2);
     };
@@ -30,10 +36,21 @@ async fn main() -> ExitCode {
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
+    let commit_events = flag("--commit-events")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(RunConfig::SERVING.commit_events_max);
+    // A rebuild commits at least as often as the served copy does, and
+    // every few hundred changed tickets: the crash tests' small logs then
+    // see several of its background commits to be killed in.
     let config = RunConfig {
-        commit_events_max: flag("--commit-events")
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(RunConfig::SERVING.commit_events_max),
+        commit_events_max: commit_events,
+        build_commit: CommitBound {
+            events_max: commit_events,
+            tickets_max: flag("--commit-tickets")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(REBUILD_COMMIT_TICKETS),
+            chunk_tickets: REBUILD_CHUNK_TICKETS,
+        },
         ..RunConfig::SERVING
     };
     match run(
