@@ -14,8 +14,9 @@
 //! skipped and counted, never a panic.
 //!
 //! # Pipeline
-//! A reader task pulls batches from the feed and decodes them on the
-//! blocking pool; the applier folds them into the cached records. The live
+//! A reader task pulls batches from the feed and has them decoded on the
+//! blocking pool while it reads the next; a forwarder hands them over in
+//! order, and the applier folds them into the cached records. The live
 //! copy commits what the feed had queued (at most `commit_events_max`
 //! events): tiny commits at the head (low latency for `X-Min-Position`).
 //! A copy catching up (rebuilds, tools) folds on across the feed's
@@ -69,6 +70,9 @@ pub const READ_BATCH_MAX: usize = 4_096;
 
 /// Feed batches decoded ahead of the applier.
 const READ_AHEAD_BATCHES: usize = 4;
+
+/// Feed batches being decoded while the reader reads the next.
+const DECODES_IN_FLIGHT: usize = 2;
 
 /// sled's page cache for the read models (sled's default is 1 GiB).
 const VIEWS_CACHE_BYTES: u64 = 128 << 20;
@@ -972,6 +976,8 @@ type Batches = Vec<Vec<Incoming>>;
 struct Pipeline {
     rx: mpsc::Receiver<Result<Vec<Incoming>, ProjectionError>>,
     reader: JoinHandle<()>,
+    /// Hands the decoded batches on in the order they were read.
+    forwarder: JoinHandle<()>,
     /// Events asked of the feed per read: a shorter read means the feed
     /// had nothing more (the copy is at the head).
     read_max: usize,
@@ -987,16 +993,32 @@ impl Pipeline {
     fn start<F: EventFeed>(mut feed: F, config: RunConfig) -> Pipeline {
         let read_max = config.commit_events_max.clamp(1, READ_BATCH_MAX);
         let (tx, rx) = mpsc::channel(READ_AHEAD_BATCHES);
+        // The reader goes on reading while the batches it read are being
+        // decoded: read then decode in turn, it kept the applier waiting
+        // for events most of the time it was not committing.
+        let (decoding_tx, mut decoding) = mpsc::channel(DECODES_IN_FLIGHT);
         let reader = tokio::spawn(async move {
             loop {
-                let read = match feed.next_batch(read_max).await {
-                    Ok(events) => tokio::task::spawn_blocking(move || decode_all(events))
+                let read = feed
+                    .next_batch(read_max)
+                    .await
+                    .map(|events| tokio::task::spawn_blocking(move || decode_all(events)));
+                let failed = read.is_err();
+                if decoding_tx.send(read).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let forwarder = tokio::spawn(async move {
+            while let Some(read) = decoding.recv().await {
+                let decoded = match read {
+                    Ok(decoder) => decoder
                         .await
                         .map_err(|error| ProjectionError::Feed(format!("decoder failed: {error}"))),
                     Err(error) => Err(error),
                 };
-                let failed = read.is_err();
-                if tx.send(read).await.is_err() || failed {
+                let failed = decoded.is_err();
+                if tx.send(decoded).await.is_err() || failed {
                     return;
                 }
             }
@@ -1004,6 +1026,7 @@ impl Pipeline {
         Pipeline {
             rx,
             reader,
+            forwarder,
             read_max,
             pending: Vec::new(),
             pending_events: 0,
@@ -1055,6 +1078,7 @@ impl Pipeline {
 impl Drop for Pipeline {
     fn drop(&mut self) {
         self.reader.abort();
+        self.forwarder.abort();
     }
 }
 
