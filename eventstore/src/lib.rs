@@ -72,6 +72,7 @@ mod keys;
 mod open;
 pub mod record;
 mod store;
+mod stored;
 mod subscription;
 #[cfg(test)]
 mod tests;
@@ -85,6 +86,7 @@ use std::time::Duration;
 
 pub use error::{FaultReason, StoreError};
 pub use store::{CommitObserver, CommitReport, Store, WriterStats};
+pub use stored::{EventRef, StoredEvent};
 pub use subscription::Subscription;
 pub use types::{
     AppendOutcome, AppendRequest, EnvelopeActor, ExpectedVersion, Head, IdempotencyRecord,

@@ -18,6 +18,7 @@ use crate::open::{
     sled_panicked,
 };
 use crate::record;
+use crate::stored::StoredEvent;
 use crate::subscription::Subscription;
 use crate::types::{
     AppendOutcome, AppendRequest, Head, IdempotencyRecord, RecordedEvent, VerifyReport,
@@ -287,6 +288,29 @@ impl Store {
         from_position: u64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_entries_from(from_position, limit, |position, bytes| {
+            decode_entry(position, &bytes)
+        })
+    }
+
+    /// [`Store::read_from`], undecoded: each entry's bytes as sled holds
+    /// them, to be decoded by the reader ([`StoredEvent::read`]).
+    pub fn read_stored_from(
+        &self,
+        from_position: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        self.read_entries_from(from_position, limit, |position, bytes| {
+            Ok(StoredEvent::new(position, bytes))
+        })
+    }
+
+    fn read_entries_from<T>(
+        &self,
+        from_position: u64,
+        limit: usize,
+        entry: impl FnMut(u64, sled::IVec) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
         self.check_poisoned()?;
         let head = self.head().position;
         let from = from_position.max(1);
@@ -294,21 +318,22 @@ impl Store {
             return Ok(Vec::new());
         }
         guarded("reading the log", || {
-            self.read_from_under(from, limit, head)
+            self.read_from_under(from, limit, head, entry)
         })
     }
 
-    fn read_from_under(
+    fn read_from_under<T>(
         &self,
         from: u64,
         limit: usize,
         head: u64,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        mut entry: impl FnMut(u64, sled::IVec) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
         let count = usize::try_from(head - from + 1).map_or(limit, |n| n.min(limit));
         let mut events = Vec::with_capacity(count.min(crate::SUBSCRIPTION_BATCH_MAX));
         let range = keys::log_key(from)..=keys::log_key(head);
-        for entry in self.inner.shared.db.range(range).take(count) {
-            let (key, value) = entry?;
+        for read in self.inner.shared.db.range(range).take(count) {
+            let (key, value) = read?;
             let expected = from + events.len() as u64;
             if keys::parse_log_key(&key) != Some(expected) {
                 return Err(StoreError::Corrupt {
@@ -316,7 +341,7 @@ impl Store {
                     reason: FaultReason::Gap,
                 });
             }
-            events.push(decode_entry(expected, &value)?);
+            events.push(entry(expected, value)?);
         }
         if events.len() < count {
             let position = from + events.len() as u64;
@@ -586,7 +611,7 @@ pub(crate) fn read_entry(db: &sled::Db, position: u64) -> Result<RecordedEvent, 
     }
 }
 
-fn decode_entry(position: u64, bytes: &[u8]) -> Result<RecordedEvent, StoreError> {
+pub(crate) fn decode_entry(position: u64, bytes: &[u8]) -> Result<RecordedEvent, StoreError> {
     let event = record::decode(bytes).map_err(|e| StoreError::Corrupt {
         position,
         reason: FaultReason::Undecodable {

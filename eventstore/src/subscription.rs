@@ -4,6 +4,7 @@ use tokio::sync::watch;
 
 use crate::error::StoreError;
 use crate::store::Store;
+use crate::stored::StoredEvent;
 use crate::types::RecordedEvent;
 use crate::SUBSCRIPTION_BATCH_MAX;
 
@@ -34,15 +35,27 @@ impl Subscription {
     /// waiting for a commit if it has caught up with the head. `Closed` once
     /// caught up with a store whose writer has stopped.
     pub async fn next_batch(&mut self, max: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.next_entries(max, Store::read_from).await
+    }
+
+    /// [`Subscription::next_batch`], undecoded (see [`StoredEvent`]).
+    pub async fn next_stored_batch(&mut self, max: usize) -> Result<Vec<StoredEvent>, StoreError> {
+        self.next_entries(max, Store::read_stored_from).await
+    }
+
+    async fn next_entries<T>(
+        &mut self,
+        max: usize,
+        read: impl Fn(&Store, u64, usize) -> Result<Vec<T>, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
         let max = max.clamp(1, SUBSCRIPTION_BATCH_MAX);
         loop {
             if self.next_position <= self.store.head().position {
-                let events = self.store.read_from(self.next_position, max)?;
+                let events = read(&self.store, self.next_position, max)?;
                 assert!(
                     !events.is_empty(),
                     "read_from under the head returns events"
                 );
-                assert_eq!(events[0].position, self.next_position);
                 self.next_position += events.len() as u64;
                 return Ok(events);
             }

@@ -3,20 +3,21 @@
 
 use std::future::Future;
 
-use docket_eventstore::{RecordedEvent, Store, Subscription};
+use docket_eventstore::{Store, StoredEvent, Subscription};
 
 use crate::error::ProjectionError;
 
 /// Events in log order, from some position on.
 pub trait EventFeed: Send + 'static {
     /// The next 1 to `max` events in position order, waiting while there
-    /// are none. Gapless: each batch starts right after the previous one.
+    /// are none, as stored (the runner decodes them on its decoder
+    /// threads). Gapless: each batch starts right after the previous one.
     /// Must be cancel-safe: dropping the future before it completes loses
     /// no event.
     fn next_batch(
         &mut self,
         max: usize,
-    ) -> impl Future<Output = Result<Vec<RecordedEvent>, ProjectionError>> + Send;
+    ) -> impl Future<Output = Result<Vec<StoredEvent>, ProjectionError>> + Send;
 }
 
 /// Opens feeds: the runner reopens one after an error, and a rebuild reads
@@ -35,8 +36,8 @@ pub trait FeedSource: Send + Sync + 'static {
 }
 
 impl EventFeed for Subscription {
-    async fn next_batch(&mut self, max: usize) -> Result<Vec<RecordedEvent>, ProjectionError> {
-        Ok(Subscription::next_batch(self, max).await?)
+    async fn next_batch(&mut self, max: usize) -> Result<Vec<StoredEvent>, ProjectionError> {
+        Ok(self.next_stored_batch(max).await?)
     }
 }
 

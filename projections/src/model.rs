@@ -60,7 +60,9 @@ const KNOWN_ORGS_MAX: usize = 65_536;
 pub(crate) struct Incoming {
     pub position: u64,
     pub version: u64,
-    pub stream: String,
+    /// The ticket whose stream it is (`None`: another stream's, e.g. an
+    /// org's policy), parsed by the decoder rather than the applier.
+    pub ticket: Option<Uuid>,
     pub recorded_at: i64,
     /// `None`: an unknown type or undecodable payload, skipped and counted.
     pub event: Option<Event>,
@@ -123,7 +125,7 @@ impl ReadModels {
             self.dirty_policies.push(set.org.clone());
             return Ok(true);
         }
-        let Some(ticket) = ticket_of_stream(&incoming.stream) else {
+        let Some(ticket) = incoming.ticket else {
             return Ok(false);
         };
         // Nothing of a stream's ticket is stored before the stream's first

@@ -49,12 +49,12 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use docket_domain::codec;
-use docket_eventstore::RecordedEvent;
+use docket_eventstore::StoredEvent;
 
 use crate::error::ProjectionError;
 use crate::feed::{EventFeed, FeedSource};
 use crate::keys::CHECKPOINT_KEY;
-use crate::model::{Incoming, ReadModels};
+use crate::model::{ticket_of_stream, Incoming, ReadModels};
 use crate::store::{self, Writes};
 
 /// The name of the one projection (metrics label, `rebuild --projection`).
@@ -1012,9 +1012,9 @@ impl Pipeline {
         let forwarder = tokio::spawn(async move {
             while let Some(read) = decoding.recv().await {
                 let decoded = match read {
-                    Ok(decoder) => decoder
-                        .await
-                        .map_err(|error| ProjectionError::Feed(format!("decoder failed: {error}"))),
+                    Ok(decoder) => decoder.await.unwrap_or_else(|error| {
+                        Err(ProjectionError::Feed(format!("decoder failed: {error}")))
+                    }),
                     Err(error) => Err(error),
                 };
                 let failed = decoded.is_err();
@@ -1082,20 +1082,21 @@ impl Drop for Pipeline {
     }
 }
 
-fn decode_all(events: Vec<RecordedEvent>) -> Vec<Incoming> {
+/// Decodes a read's envelopes and events. An event that does not decode
+/// is passed on as `None` (skipped and counted); an envelope that does
+/// not is a corrupt log, an error.
+fn decode_all(events: Vec<StoredEvent>) -> Result<Vec<Incoming>, ProjectionError> {
     events
-        .into_iter()
-        .map(|recorded| Incoming {
-            event: codec::decode(
-                &recorded.event_type,
-                recorded.schema_version,
-                &recorded.payload,
-            )
-            .ok(),
-            position: recorded.position,
-            version: recorded.version,
-            stream: recorded.stream,
-            recorded_at: recorded.recorded_at_unix_nanos,
+        .iter()
+        .map(|stored| {
+            let entry = stored.read()?;
+            Ok(Incoming {
+                event: codec::decode(entry.event_type, entry.schema_version, entry.payload).ok(),
+                position: entry.position,
+                version: entry.version,
+                ticket: ticket_of_stream(entry.stream),
+                recorded_at: entry.recorded_at_unix_nanos,
+            })
         })
         .collect()
 }

@@ -19,7 +19,7 @@ use docket_domain::types::{
     Author, Channel, Currency, EscalationReason, Impact, Money, Order, OrgId, Reason, Resolution,
     Role, TicketId, TicketNumber, Visibility,
 };
-use docket_eventstore::{EnvelopeActor, RecordedEvent};
+use docket_eventstore::{EnvelopeActor, RecordedEvent, StoredEvent};
 use docket_projections::{EventFeed, FeedSource, ProjectionError, RunConfig, Views};
 
 /// An event log held in memory, as the store would record it.
@@ -82,7 +82,7 @@ impl Log {
 
     pub fn source(&self) -> MemorySource {
         MemorySource {
-            events: Arc::new(self.events.clone()),
+            events: Arc::new(self.events.iter().map(StoredEvent::from_recorded).collect()),
             read_delay: Duration::ZERO,
         }
     }
@@ -282,12 +282,12 @@ pub fn policy(first_h: u32, next_h: u32, resolution_h: Option<u32>, hours: &str)
 /// The events of a [`Log`] as a feed source.
 #[derive(Clone)]
 pub struct MemorySource {
-    events: Arc<Vec<RecordedEvent>>,
+    events: Arc<Vec<StoredEvent>>,
     read_delay: Duration,
 }
 
 pub struct MemoryFeed {
-    events: Arc<Vec<RecordedEvent>>,
+    events: Arc<Vec<StoredEvent>>,
     next: u64,
     read_delay: Duration,
 }
@@ -318,7 +318,7 @@ impl FeedSource for MemorySource {
 }
 
 impl EventFeed for MemoryFeed {
-    async fn next_batch(&mut self, max: usize) -> Result<Vec<RecordedEvent>, ProjectionError> {
+    async fn next_batch(&mut self, max: usize) -> Result<Vec<StoredEvent>, ProjectionError> {
         if !self.read_delay.is_zero() {
             tokio::time::sleep(self.read_delay).await;
         }
