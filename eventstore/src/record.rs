@@ -154,9 +154,13 @@ pub fn encode(event: &RecordedEvent, prev_hash: &[u8; HASH_BYTES]) -> Vec<u8> {
 
 /// Decodes stored bytes into an owned event. Never panics.
 pub fn decode(bytes: &[u8]) -> Result<RecordedEvent, RecordError> {
-    let stored = decode_stored(bytes)?;
+    decode_stored(bytes).map(|stored| to_recorded(&stored))
+}
+
+/// A decoded record as an owned event.
+pub(crate) fn to_recorded(stored: &StoredRecord<'_>) -> RecordedEvent {
     let e = &stored.envelope;
-    Ok(RecordedEvent {
+    RecordedEvent {
         position: e.position,
         stream: e.stream.to_owned(),
         version: e.version,
@@ -174,7 +178,7 @@ pub fn decode(bytes: &[u8]) -> Result<RecordedEvent, RecordError> {
         idempotency_key: e.idempotency_key.map(str::to_owned),
         payload: e.payload.to_vec(),
         hash: stored.hash,
-    })
+    }
 }
 
 /// Serializes `value` with postcard after the bytes already in `buffer`;

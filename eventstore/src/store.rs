@@ -612,21 +612,30 @@ pub(crate) fn read_entry(db: &sled::Db, position: u64) -> Result<RecordedEvent, 
 }
 
 pub(crate) fn decode_entry(position: u64, bytes: &[u8]) -> Result<RecordedEvent, StoreError> {
-    let event = record::decode(bytes).map_err(|e| StoreError::Corrupt {
+    decode_entry_in_place(position, bytes).map(|stored| record::to_recorded(&stored))
+}
+
+/// The entry stored at `position`, its envelope borrowed from `bytes`:
+/// `Corrupt` if they do not decode or name another position.
+pub(crate) fn decode_entry_in_place(
+    position: u64,
+    bytes: &[u8],
+) -> Result<record::StoredRecord<'_>, StoreError> {
+    let stored = record::decode_stored(bytes).map_err(|e| StoreError::Corrupt {
         position,
         reason: FaultReason::Undecodable {
             detail: e.to_string(),
         },
     })?;
-    if event.position != position {
+    if stored.envelope.position != position {
         return Err(StoreError::Corrupt {
             position,
             reason: FaultReason::PositionMismatch {
-                recorded: event.position,
+                recorded: stored.envelope.position,
             },
         });
     }
-    Ok(event)
+    Ok(stored)
 }
 
 /// The record sled holds for `key`, expired or not (no head check).

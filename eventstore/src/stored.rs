@@ -1,7 +1,8 @@
 //! Log entries handed over undecoded, for readers that decode elsewhere.
 
-use crate::error::{FaultReason, StoreError};
+use crate::error::StoreError;
 use crate::record::{self, GENESIS_HASH};
+use crate::store::{decode_entry, decode_entry_in_place};
 use crate::types::RecordedEvent;
 
 /// A log entry as stored: its position and its bytes, shared with sled's
@@ -52,21 +53,7 @@ impl StoredEvent {
     /// a [`RecordedEvent`]: `Corrupt` if the bytes do not decode or name
     /// another position.
     pub fn read(&self) -> Result<EventRef<'_>, StoreError> {
-        let stored = record::decode_stored(&self.bytes).map_err(|error| StoreError::Corrupt {
-            position: self.position,
-            reason: FaultReason::Undecodable {
-                detail: error.to_string(),
-            },
-        })?;
-        let envelope = stored.envelope;
-        if envelope.position != self.position {
-            return Err(StoreError::Corrupt {
-                position: self.position,
-                reason: FaultReason::PositionMismatch {
-                    recorded: envelope.position,
-                },
-            });
-        }
+        let envelope = decode_entry_in_place(self.position, &self.bytes)?.envelope;
         Ok(EventRef {
             position: envelope.position,
             stream: envelope.stream,
@@ -80,13 +67,14 @@ impl StoredEvent {
 
     /// The whole entry, owned.
     pub fn to_recorded(&self) -> Result<RecordedEvent, StoreError> {
-        crate::store::decode_entry(self.position, &self.bytes)
+        decode_entry(self.position, &self.bytes)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::FaultReason;
     use crate::types::EnvelopeActor;
     use uuid::Uuid;
 
