@@ -40,6 +40,11 @@ pub struct ServerArgs {
     /// Address to listen on.
     #[arg(long, env = "DOCKET_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Publish the log to NATS JetStream at this URL (`nats://HOST:PORT`)
+    /// and feed the read models from there; without it everything runs
+    /// in-process.
+    #[arg(long, env = "DOCKET_NATS_URL")]
+    pub nats: Option<String>,
     /// Take time from a clock set by `POST /v1/admin/clock` (tests only).
     #[arg(long, env = "DOCKET_TEST_CLOCK")]
     pub test_clock: bool,

@@ -44,6 +44,9 @@ pub enum ServerError {
     },
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    /// Reporting SLA breaches failed; they are reported on the next tick.
+    #[error("reporting SLA breaches: {0}")]
+    BreachReport(String),
     /// Only a server started with `--test-clock` has a clock to set.
     #[error("the server runs on the real clock")]
     ClockNotTest,

@@ -38,6 +38,8 @@ pub struct Shared {
     pub views: views::Views,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub data_dir: datadir::DataDir,
+    /// With `--nats`: the last log position the JetStream stream holds.
+    pub replicated: Option<tokio::sync::watch::Receiver<u64>>,
 }
 
 impl std::ops::Deref for AppState {
@@ -77,6 +79,12 @@ impl AppState {
             .set(projection.applied_position as f64);
         metrics::gauge!("docket_projection_lag_positions").set(self.views.lag() as f64);
         metrics::gauge!("docket_projection_events_skipped").set(projection.events_skipped as f64);
+        if let Some(replicated) = &self.replicated {
+            let replicated = *replicated.borrow();
+            metrics::gauge!("docket_jetstream_published_position").set(replicated as f64);
+            metrics::gauge!("docket_jetstream_lag_positions")
+                .set(store.head().position.saturating_sub(replicated) as f64);
+        }
         if stats.commits > 0 {
             metrics::gauge!("docket_append_batch_size_mean")
                 .set(stats.appends as f64 / stats.commits as f64);

@@ -2,6 +2,9 @@
 //! read models, run the projections in-process, serve, and on SIGTERM stop
 //! taking requests, finish those in flight, flush and exit.
 
+use std::time::Duration;
+
+use docket_eventstore::jetstream::{JetStreamLog, Replicator};
 use docket_eventstore::Store;
 use tokio::net::TcpListener;
 
@@ -12,6 +15,9 @@ use crate::config::{CommonArgs, ServerArgs};
 use crate::datadir::DataDir;
 use crate::error::ServerError;
 use crate::AppState;
+
+/// How long a stopping server waits for the log's tail to reach NATS.
+const REPLICA_DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
 pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), ServerError> {
     let data_dir = DataDir::open(&common.data_dir)?;
@@ -43,13 +49,25 @@ pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), ServerErr
     } else {
         ServerClock::real()
     };
-    let views = crate::views::Views::start(&data_dir, store.clone(), clock.clone())?;
+    let nats = match &server.nats {
+        Some(url) => {
+            tracing::info!(%url, "publishing the log to NATS JetStream; the read models read it from there");
+            Some(JetStreamLog::connect(url).await?)
+        }
+        None => None,
+    };
+    let replicator = nats
+        .clone()
+        .map(|log| Replicator::start(store.clone(), log));
+    let replica = replicator.as_ref().map(Replicator::replica);
+    let views = crate::views::Views::start(&data_dir, store.clone(), replica, clock.clone())?;
     let state = AppState::new(crate::Shared {
         keys: Keys::new(&secret),
         commands: Commands::new(store.clone(), clock),
         views: views.clone(),
         metrics,
         data_dir,
+        replicated: replicator.as_ref().map(Replicator::watch_published),
     });
     let app = crate::routes::router(state.clone(), server.request_timeout());
     let listener =
@@ -66,6 +84,17 @@ pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), ServerErr
         .await
         .map_err(ServerError::Serve)?;
     tracing::info!("stopping: requests drained, closing the read models and the log");
+    if let Some(replicator) = replicator {
+        let head = store.head().position;
+        if !replicator.wait_published(head, REPLICA_DRAIN_LIMIT).await {
+            tracing::warn!(
+                head,
+                published = replicator.published(),
+                "NATS did not take the log's tail before shutdown; the next start publishes it"
+            );
+        }
+        replicator.stop().await;
+    }
     views.stop().await;
     drop(state);
     if let Err(error) = store.close() {

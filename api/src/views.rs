@@ -1,16 +1,19 @@
 //! The read side as the server runs it: the read models at
 //! `<data-dir>/views`, their live projection fed by the store's
-//! subscription, and the SLA breach timer driven by the server's clock.
+//! subscription (or, with `--nats`, by the log's stream on JetStream), and
+//! the SLA breach timer driven by the server's clock.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use docket_eventstore::jetstream::{JetStreamLog, LogReplica};
 use docket_eventstore::Store;
 use docket_projections::{ProjectionError, RunConfig, Runner};
 use tokio::task::JoinHandle;
 
 use crate::clock::ServerClock;
 use crate::datadir::DataDir;
+use crate::error::ServerError;
 use crate::problem::ApiError;
 
 /// How often the breach timer looks at the real clock (the test clock wakes
@@ -26,21 +29,42 @@ pub struct Views {
 
 #[derive(Default)]
 struct Tasks {
-    runner: Option<Runner<Store>>,
+    runner: Option<LiveRunner>,
     breach_timer: Option<JoinHandle<()>>,
 }
 
+/// The live projection, by where it reads the log.
+enum LiveRunner {
+    Log(Runner<Store>),
+    JetStream(Runner<LogReplica>),
+}
+
+impl LiveRunner {
+    async fn stop(self) -> Result<(), ProjectionError> {
+        match self {
+            LiveRunner::Log(runner) => runner.stop().await,
+            LiveRunner::JetStream(runner) => runner.stop().await,
+        }
+    }
+}
+
 impl Views {
-    /// Opens the read models and starts the projection and the breach timer
-    /// on the current tokio runtime.
+    /// Opens the read models and starts the projection (fed by `replica`
+    /// if given, else by `store`) and the breach timer on the current tokio
+    /// runtime.
     pub fn start(
         data_dir: &DataDir,
         store: Store,
+        replica: Option<LogReplica>,
         clock: ServerClock,
     ) -> Result<Views, ProjectionError> {
         let models = docket_projections::Views::open(&data_dir.views_dir())?;
-        let runner = models.start(store.clone(), RunConfig::SERVING)?;
-        let breach_timer = tokio::spawn(breach_timer(models.clone(), clock));
+        let nats = replica.as_ref().map(|replica| replica.log().clone());
+        let runner = match replica {
+            Some(replica) => LiveRunner::JetStream(models.start(replica, RunConfig::SERVING)?),
+            None => LiveRunner::Log(models.start(store.clone(), RunConfig::SERVING)?),
+        };
+        let breach_timer = tokio::spawn(breach_timer(models.clone(), clock, nats));
         Ok(Views {
             models,
             store,
@@ -112,9 +136,13 @@ fn lagging(position: u64, limit: Duration) -> ApiError {
     )
 }
 
-/// Marks breaches when they happen, on the server's clock. Without NATS
-/// the notices are logged; the NATS issue adds `docket.sla.breached.<org>`.
-async fn breach_timer(models: docket_projections::Views, clock: ServerClock) {
+/// Marks breaches when they happen, on the server's clock, and reports
+/// them: in the log, and with `--nats` on `docket.sla.breached.<org>`.
+async fn breach_timer(
+    models: docket_projections::Views,
+    clock: ServerClock,
+    nats: Option<JetStreamLog>,
+) {
     let mut test_clock = clock.changes();
     loop {
         match &mut test_clock {
@@ -126,18 +154,45 @@ async fn breach_timer(models: docket_projections::Views, clock: ServerClock) {
             }
             None => tokio::time::sleep(BREACH_TICK).await,
         }
-        match models.mark_breaches(clock.now()) {
-            Ok(notices) => {
-                for notice in notices {
-                    metrics::counter!("docket_sla_breaches_total").increment(1);
-                    tracing::info!(
-                        ticket_id = %notice.ticket_id,
-                        number = %notice.number,
-                        "SLA clock breached"
-                    );
-                }
-            }
-            Err(error) => tracing::warn!(%error, "marking SLA breaches failed"),
+        if let Err(error) = report_breaches(&models, clock.now(), nats.as_ref()).await {
+            tracing::warn!(%error, "reporting SLA breaches failed; retrying on the next tick");
         }
     }
+}
+
+/// Reports the breaches not reported yet and then records them as
+/// reported, so a failure or a crash in between reports them again (at
+/// least once; each notice carries an id that names the breach, and the
+/// notice stream drops a repeat within its duplicate window).
+async fn report_breaches(
+    models: &docket_projections::Views,
+    now: time::OffsetDateTime,
+    nats: Option<&JetStreamLog>,
+) -> Result<(), ServerError> {
+    let failed = |error: &dyn std::fmt::Display| ServerError::BreachReport(error.to_string());
+    let report = models.breaches_to_report(now).map_err(|e| failed(&e))?;
+    if let Some(log) = nats {
+        for notice in &report.notices {
+            let payload = serde_json::to_vec(notice).map_err(|e| failed(&e))?;
+            log.publish_notice(
+                format!("docket.sla.breached.{}", notice.org),
+                &notice.id(),
+                payload,
+            )
+            .await
+            .map_err(|e| failed(&e))?;
+        }
+    }
+    let notices = report.notices.clone();
+    models.record_reported(report).map_err(|e| failed(&e))?;
+    for notice in notices {
+        metrics::counter!("docket_sla_breaches_total").increment(1);
+        tracing::info!(
+            ticket_id = %notice.ticket_id,
+            number = %notice.number,
+            org = %notice.org,
+            "SLA clock breached"
+        );
+    }
+    Ok(())
 }

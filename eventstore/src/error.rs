@@ -43,6 +43,9 @@ pub enum StoreError {
     /// not, so the store refuses to read or write until it is reopened.
     #[error("the store is poisoned by a failed commit; reopen it")]
     Poisoned,
+    /// The log's replica on NATS JetStream failed or disagrees with the log.
+    #[error("JetStream: {0}")]
+    JetStream(String),
     /// The store was closed (or its writer stopped).
     #[error("the store is closed")]
     Closed,

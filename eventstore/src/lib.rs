@@ -68,6 +68,7 @@
 mod error;
 #[cfg(test)]
 mod fixtures;
+pub mod jetstream;
 mod keys;
 mod open;
 pub mod record;

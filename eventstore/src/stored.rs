@@ -44,6 +44,20 @@ impl StoredEvent {
         }
     }
 
+    /// An entry as another replica of the log carries it (JetStream):
+    /// reading checks it like one read from sled.
+    pub fn from_bytes(position: u64, bytes: &[u8]) -> StoredEvent {
+        StoredEvent {
+            position,
+            bytes: bytes.into(),
+        }
+    }
+
+    /// The entry's bytes as stored: envelope, payload and chain hash.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// The log position it was read at.
     pub fn position(&self) -> u64 {
         self.position

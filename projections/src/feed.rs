@@ -1,8 +1,9 @@
 //! Where projections get events from: one interface, implemented for the
-//! embedded store's subscription now and for a JetStream consumer later.
+//! embedded store's subscription and for the log's replica on JetStream.
 
 use std::future::Future;
 
+use docket_eventstore::jetstream::{JetStreamFeed, JetStreamLog, LogReplica};
 use docket_eventstore::{Store, StoredEvent, Subscription};
 
 use crate::error::ProjectionError;
@@ -50,5 +51,37 @@ impl FeedSource for Store {
 
     async fn head(&self) -> Result<u64, ProjectionError> {
         Ok(Store::head(self).position)
+    }
+}
+
+impl EventFeed for JetStreamFeed {
+    async fn next_batch(&mut self, max: usize) -> Result<Vec<StoredEvent>, ProjectionError> {
+        Ok(self.next_stored_batch(max).await?)
+    }
+}
+
+impl FeedSource for LogReplica {
+    type Feed = JetStreamFeed;
+
+    async fn open(&self, from_position: u64) -> Result<JetStreamFeed, ProjectionError> {
+        Ok(self.subscribe(from_position).await?)
+    }
+
+    async fn head(&self) -> Result<u64, ProjectionError> {
+        Ok(LogReplica::head(self).await?)
+    }
+}
+
+/// The stream read as it is, for a worker with no log of its own to check
+/// it against (docketd reads it as a [`LogReplica`]).
+impl FeedSource for JetStreamLog {
+    type Feed = JetStreamFeed;
+
+    async fn open(&self, from_position: u64) -> Result<JetStreamFeed, ProjectionError> {
+        Ok(self.subscribe(from_position).await?)
+    }
+
+    async fn head(&self) -> Result<u64, ProjectionError> {
+        Ok(JetStreamLog::head(self).await?)
     }
 }

@@ -42,5 +42,5 @@ pub use runtime::{
     READ_MODEL_FORMAT,
 };
 pub use search::SEARCH_ITEMS_MAX;
-pub use sla::{BreachNotice, SlaItem, SlaQuery, SlaState, SLA_ITEMS_MAX};
+pub use sla::{BreachNotice, BreachReport, SlaItem, SlaQuery, SlaState, SLA_ITEMS_MAX};
 pub use view::{CommentView, EventMeta, Scope, TicketHead, TicketState, TicketSummary, TicketView};

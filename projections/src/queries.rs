@@ -11,7 +11,7 @@ use crate::inbox::{self, InboxPage, InboxQuery};
 use crate::kpi::{self, KpiQuery, KpiRow};
 use crate::runtime::Views;
 use crate::search;
-use crate::sla::{self, BreachNotice, SlaItem, SlaQuery};
+use crate::sla::{self, BreachNotice, BreachReport, SlaItem, SlaQuery};
 use crate::store;
 use crate::view::{Scope, TicketSummary, TicketView};
 
@@ -65,11 +65,29 @@ impl Views {
         kpi::rows(&self.tree(), query, now)
     }
 
-    /// The clocks breached by `now` and not reported before; the server
-    /// calls it on its clock (real or test) and publishes the notices.
+    /// The clocks breached by `now` and not reported before, recorded as
+    /// reported: for a caller that reports them where nothing can fail.
     pub fn mark_breaches(&self, now: OffsetDateTime) -> Result<Vec<BreachNotice>, ProjectionError> {
         let _one_at_a_time = self.breach_lock();
-        sla::mark_breaches(&self.tree(), self.notified_tree(), now)
+        let report = sla::breaches_to_report(&self.tree(), self.notified_tree(), now)?;
+        let notices = report.notices.clone();
+        sla::record_reported(self.notified_tree(), report)?;
+        Ok(notices)
+    }
+
+    /// The clocks breached by `now` and not reported before; they count as
+    /// reported once the report is handed to [`Views::record_reported`]
+    /// (after they were delivered), so a crash in between reports them
+    /// again: at least once. One reporter at a time.
+    pub fn breaches_to_report(&self, now: OffsetDateTime) -> Result<BreachReport, ProjectionError> {
+        let _one_at_a_time = self.breach_lock();
+        sla::breaches_to_report(&self.tree(), self.notified_tree(), now)
+    }
+
+    /// Records a report's notices as delivered.
+    pub fn record_reported(&self, report: BreachReport) -> Result<(), ProjectionError> {
+        let _one_at_a_time = self.breach_lock();
+        sla::record_reported(self.notified_tree(), report)
     }
 
     /// The policy in force for `org` as the applied log sets it.

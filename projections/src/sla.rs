@@ -261,25 +261,45 @@ pub(crate) fn running_first_responses(
     Ok(found)
 }
 
+/// Breaches found by [`breaches_to_report`], and what records them as
+/// reported once they are delivered.
+pub struct BreachReport {
+    pub notices: Vec<BreachNotice>,
+    record: sled::Batch,
+}
+
+impl BreachNotice {
+    /// Names this breach (ticket, clock, due time): the same breach found
+    /// again after a crash has the same id, so a receiver can drop it.
+    pub fn id(&self) -> String {
+        format!(
+            "{}:{}:{}",
+            self.ticket_id.0,
+            kind_byte(self.clock),
+            keys::nanos(self.due_at)
+        )
+    }
+}
+
 /// The breaches by `now` not reported before. `notified` is a tree outside
 /// the read-model generation (it survives rebuilds) holding what was
 /// reported; entries of clocks no longer pending are dropped from it, so it
 /// stays as small as the set of breached, unanswered clocks.
-pub(crate) fn mark_breaches(
+pub(crate) fn breaches_to_report(
     tree: &sled::Tree,
     notified: &sled::Tree,
     now: OffsetDateTime,
-) -> Result<Vec<BreachNotice>, ProjectionError> {
+) -> Result<BreachReport, ProjectionError> {
     let now_nanos = keys::nanos(now);
     let mut pending = BTreeSet::new();
     let mut notices = Vec::new();
-    let mut batch = sled::Batch::default();
+    let mut record = sled::Batch::default();
     for org in store::orgs(tree)? {
         for entry in entries(tree, &org, None, Some(now_nanos)) {
             let entry = entry?;
             let key = notified_key(entry.ticket, entry.kind, entry.due_at);
             if !notified.contains_key(&key)? {
-                batch.insert(key.clone(), &[][..]);
+                record.insert(key.clone(), &[][..]);
                 notices.push(BreachNotice {
                     ticket_id: TicketId(entry.ticket),
                     number: entry.value.number,
@@ -294,12 +314,20 @@ pub(crate) fn mark_breaches(
     for entry in notified.iter() {
         let (key, _) = entry?;
         if !pending.contains(key.as_ref()) {
-            batch.remove(key);
+            record.remove(key);
         }
     }
-    notified.apply_batch(batch)?;
     notices.sort_by_key(|notice| (notice.due_at, notice.ticket_id, notice.clock as u8));
-    Ok(notices)
+    Ok(BreachReport { notices, record })
+}
+
+/// Records `report`'s notices as reported.
+pub(crate) fn record_reported(
+    notified: &sled::Tree,
+    report: BreachReport,
+) -> Result<(), ProjectionError> {
+    notified.apply_batch(report.record)?;
+    Ok(())
 }
 
 fn notified_key(ticket: Uuid, kind: ClockKind, due_at: i64) -> Key {

@@ -544,6 +544,19 @@ pub fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// An org policy whose business time is wall time (every day, all day,
+/// UTC) with a first-response target of `hours`.
+pub fn around_the_clock_policy(first_response_hours: u32) -> Value {
+    json!({
+        "first_response_hours": first_response_hours,
+        "calendar": {
+            "timezone": "UTC",
+            "working_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            "hours": "00:00-24:00",
+        },
+    })
+}
+
 /// The smallest body an open accepts.
 pub fn open_body() -> Value {
     json!({

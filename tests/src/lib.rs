@@ -2,5 +2,6 @@
 //! The library holds what the tests and binaries share.
 
 pub mod harness;
+pub mod nats_support;
 pub mod store_support;
 pub mod ticket_log;

@@ -14,7 +14,8 @@
 use std::time::Duration;
 
 use docket_tests::harness::{
-    id_of, open_body, token, Reply, ReplyExt, Server, Tokens, ORG, OTHER_ORG,
+    around_the_clock_policy, id_of, open_body, token, Reply, ReplyExt, Server, Tokens, ORG,
+    OTHER_ORG,
 };
 use serde_json::{json, Value};
 
@@ -51,19 +52,7 @@ impl Day {
         let server = Server::start().await;
         let tokens = Tokens::for_org(ORG);
         server.set_clock(&at("07:00")).await.expect_status(200);
-        server
-            .set_policy(
-                ORG,
-                &json!({
-                    "first_response_hours": 2,
-                    "calendar": {
-                        "timezone": "UTC",
-                        "working_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                        "hours": "00:00-24:00",
-                    },
-                }),
-            )
-            .await;
+        server.set_policy(ORG, &around_the_clock_policy(2)).await;
         server.set_clock(&at("08:00")).await.expect_status(200);
         let opened = server
             .open_ok(&tokens.customer, &body("delivery", Some("ORD-A")))

@@ -11,13 +11,17 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use docket_eventstore::jetstream::{JetStreamLog, Replicator};
 use docket_eventstore::Store;
+use docket_tests::nats_support::NatsServer;
 use docket_tests::store_support::crash_test_seed;
 use docket_tests::ticket_log::{write_log, LogSpec};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 const ROUNDS: u64 = 12;
+/// Rounds of the JetStream-fed variant.
+const JETSTREAM_ROUNDS: u64 = 8;
 /// Root tickets added to the log before each round (~6.7 events each).
 const TICKETS_PER_ROUND: u64 = 400;
 /// Small commits: many commit boundaries for the kills to fall between.
@@ -25,6 +29,19 @@ const COMMIT_EVENTS: &str = "300";
 
 #[test]
 fn every_event_is_applied_exactly_once_across_sigkills() {
+    exactly_once_across_sigkills(None, ROUNDS);
+}
+
+/// The same with the projector fed from the log's copy on JetStream, as a
+/// projection worker in another process is: the read models it leaves
+/// must equal a rebuild from the log itself.
+#[test]
+fn a_worker_fed_from_jetstream_applies_every_event_exactly_once_across_sigkills() {
+    let nats = NatsServer::start();
+    exactly_once_across_sigkills(Some(&nats), JETSTREAM_ROUNDS);
+}
+
+fn exactly_once_across_sigkills(nats: Option<&NatsServer>, rounds: u64) {
     let seed = crash_test_seed();
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().expect("temp dir");
@@ -34,15 +51,23 @@ fn every_event_is_applied_exactly_once_across_sigkills() {
 
     let started = Instant::now();
     let mut killed_mid_catch_up = 0;
-    for round in 0..ROUNDS {
+    let url = nats.map(NatsServer::url);
+    let feed: Vec<&str> = match &url {
+        Some(url) => vec!["--nats", url],
+        None => Vec::new(),
+    };
+    for round in 0..rounds {
         let head = runtime.block_on(grow_log(&log_dir, round, seed));
+        if let Some(url) = &url {
+            runtime.block_on(copy_to_stream(&log_dir, url));
+        }
         // Kill after a random number of commits (0: while opening) plus a
         // random delay, so kills land before, inside and between commits.
         let kill = Kill {
             after_commits: rng.random_range(0..=12),
             delay: Duration::from_millis(rng.random_range(0..=25)),
         };
-        let lines = run_projector(&log_dir, &views_dir, &[], Some(kill));
+        let lines = run_projector(&log_dir, &views_dir, &feed, Some(kill));
         let failures: Vec<&String> = lines.iter().filter(|l| l.starts_with("FAIL")).collect();
         assert!(failures.is_empty(), "round {round}: {failures:?}");
         let done = lines.iter().any(|l| l.starts_with("DONE"));
@@ -62,7 +87,7 @@ fn every_event_is_applied_exactly_once_across_sigkills() {
     let recovered = dump_to_the_end(
         &log_dir,
         &views_dir,
-        &[],
+        &feed,
         &dir.path().join("recovered.dump"),
     );
     let fresh_dir = dir.path().join("views-fresh");
@@ -90,12 +115,12 @@ fn every_event_is_applied_exactly_once_across_sigkills() {
         );
     }
     println!(
-        "{ROUNDS} rounds, {killed_mid_catch_up} killed mid catch-up, {} dump lines, {:.1} s",
+        "{rounds} rounds, {killed_mid_catch_up} killed mid catch-up, {} dump lines, {:.1} s",
         recovered.lines().count(),
         started.elapsed().as_secs_f64()
     );
     assert!(
-        killed_mid_catch_up >= ROUNDS as usize / 2,
+        killed_mid_catch_up >= rounds as usize / 2,
         "too few kills landed during the catch-up"
     );
 }
@@ -186,6 +211,22 @@ async fn grow_log(log_dir: &Path, round: u64, seed: u64) -> u64 {
     let head = store.head().position;
     store.close().expect("close store");
     head
+}
+
+/// Copies the log at `log_dir` to its stream on JetStream.
+async fn copy_to_stream(log_dir: &Path, url: &str) {
+    let store = Store::open(log_dir).expect("open store");
+    let log = JetStreamLog::connect(url).await.expect("connect to NATS");
+    let replicator = Replicator::start(store.clone(), log);
+    let head = store.head().position;
+    assert!(
+        replicator
+            .wait_published(head, Duration::from_secs(60))
+            .await,
+        "the stream did not reach position {head}"
+    );
+    replicator.stop().await;
+    store.close().expect("close store");
 }
 
 /// Runs the projector (with `flags`) to the end of the log, uninterrupted,

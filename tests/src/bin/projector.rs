@@ -2,17 +2,21 @@
 //! models and projects until the read models have caught up with the
 //! store's head (or rebuilds them from zero), printing its progress.
 //!
-//! usage: projector LOG_DIR VIEWS_DIR [--rebuild] [--commit-events N] [--dump FILE]
+//! usage: projector LOG_DIR VIEWS_DIR [--rebuild] [--commit-events N] [--dump FILE] [--nats URL]
+//!
+//! With `--nats`, it reads the log's copy on JetStream (as a projection
+//! worker in another process would) instead of the store at LOG_DIR.
 //!
 //! Lines: `OPEN applied head` once opened, `AT position` after each commit,
 //! `DONE position` when caught up, `FAIL reason` on an error (exit 1).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use docket_eventstore::jetstream::JetStreamLog;
 use docket_eventstore::Store;
-use docket_projections::{CommitBound, RunConfig, Views};
+use docket_projections::{CommitBound, FeedSource, RunConfig, Views};
 
 /// Changed tickets per commit of a rebuild, unless `--commit-tickets` says.
 const REBUILD_COMMIT_TICKETS: usize = 300;
@@ -25,7 +29,7 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     let (Some(log_dir), Some(views_dir)) = (args.get(1), args.get(2)) else {
         eprintln!(
-            "usage: projector LOG_DIR VIEWS_DIR [--rebuild] [--commit-events N] [--commit-tickets N] [--dump FILE]"
+            "usage: projector LOG_DIR VIEWS_DIR [--rebuild] [--commit-events N] [--commit-tickets N] [--dump FILE] [--nats URL]"
         );
         return ExitCode::from(2);
     };
@@ -53,15 +57,26 @@ async fn main() -> ExitCode {
         },
         ..RunConfig::SERVING
     };
-    match run(
-        log_dir.into(),
-        views_dir.into(),
-        rebuild,
-        config,
-        flag("--dump"),
-    )
-    .await
-    {
+    let views_dir = PathBuf::from(views_dir);
+    let dump = flag("--dump");
+    let outcome = match flag("--nats") {
+        Some(url) => match JetStreamLog::connect(&url).await {
+            Ok(log) => match log.head().await {
+                Ok(head) => run(&log, head, &views_dir, rebuild, config, dump).await,
+                Err(e) => Err(format!("read the stream's head: {e}")),
+            },
+            Err(e) => Err(format!("connect to {url}: {e}")),
+        },
+        None => match Store::open(&PathBuf::from(log_dir)) {
+            Ok(store) => {
+                let head = store.head().position;
+                let outcome = run(&store, head, &views_dir, rebuild, config, dump).await;
+                outcome.and_then(|()| store.close().map_err(|e| format!("close store: {e}")))
+            }
+            Err(e) => Err(format!("open store: {e}")),
+        },
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(reason) => {
             emit(&format!("FAIL {reason}\n"));
@@ -70,26 +85,25 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(
-    log_dir: PathBuf,
-    views_dir: PathBuf,
+async fn run<S: FeedSource>(
+    source: &S,
+    head: u64,
+    views_dir: &Path,
     rebuild: bool,
     config: RunConfig,
     dump: Option<String>,
 ) -> Result<(), String> {
-    let store = Store::open(&log_dir).map_err(|e| format!("open store: {e}"))?;
-    let views = Views::open(&views_dir).map_err(|e| format!("open views: {e}"))?;
-    let head = store.head().position;
+    let views = Views::open(views_dir).map_err(|e| format!("open views: {e}"))?;
     emit(&format!("OPEN {} {head}\n", views.applied_position()));
     let done = if rebuild {
         views
-            .rebuild_offline(&store, config, |position, _| {
+            .rebuild_offline(source, config, |position, _| {
                 emit(&format!("AT {position}\n"))
             })
             .await
     } else {
         views
-            .catch_up(&store, head, config, |position| {
+            .catch_up(source, head, config, |position| {
                 emit(&format!("AT {position}\n"))
             })
             .await
@@ -101,7 +115,6 @@ async fn run(
         std::fs::write(&path, text).map_err(|e| format!("write {path}: {e}"))?;
     }
     views.flush().map_err(|e| format!("flush: {e}"))?;
-    store.close().map_err(|e| format!("close store: {e}"))?;
     Ok(())
 }
 
