@@ -17,6 +17,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, message::PublishMessage, stream};
+use futures::stream::FuturesOrdered;
 use futures::{FutureExt, StreamExt};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -294,37 +295,56 @@ async fn replicate_from_stream_end(
         "copying the log to JetStream"
     );
     let mut subscription = store.subscribe(stream_end + 1);
+    // Acknowledgements are awaited in order while later entries are read
+    // and published: waiting for a batch's acks before reading on added a
+    // round trip to every entry's way to the read models under load.
+    let mut in_flight = FuturesOrdered::new();
     loop {
-        let entries = subscription.next_stored_batch(PUBLISH_WINDOW).await?;
-        let mut acks = Vec::with_capacity(entries.len());
-        for entry in &entries {
-            let position = entry.position();
-            let message = PublishMessage::build()
-                .payload(entry.bytes().to_vec().into())
-                .message_id(position.to_string())
-                .expected_last_sequence(position - 1);
-            let ack = log
-                .context
-                .send_publish(LOG_SUBJECT, message)
-                .await
-                .map_err(|error| {
-                    jetstream_error(&format!("publishing position {position}"), error)
-                })?;
-            acks.push((position, ack));
-        }
-        for (position, ack) in acks {
-            let ack = ack.await.map_err(|error| {
-                jetstream_error(&format!("publishing position {position}"), error)
-            })?;
-            if ack.sequence != position {
-                return Err(StoreError::JetStream(format!(
-                    "the stream stored position {position} as sequence {}",
-                    ack.sequence
-                )));
+        let room = PUBLISH_WINDOW - in_flight.len();
+        tokio::select! {
+            biased;
+            Some(acked) = in_flight.next(), if !in_flight.is_empty() => {
+                published.send_replace(check_ack(acked)?);
             }
-            published.send_replace(position);
+            entries = subscription.next_stored_batch(room), if room > 0 => {
+                for entry in entries? {
+                    let position = entry.position();
+                    let message = PublishMessage::build()
+                        .payload(entry.bytes().to_vec().into())
+                        .message_id(position.to_string())
+                        .expected_last_sequence(position - 1);
+                    let ack = log
+                        .context
+                        .send_publish(LOG_SUBJECT, message)
+                        .await
+                        .map_err(|error| publish_failed(position, error))?;
+                    in_flight.push_back(async move { (position, ack.await) });
+                }
+            }
         }
     }
+}
+
+/// The position an acknowledgement confirms, if the stream stored the
+/// entry at the sequence equal to its position.
+fn check_ack(
+    (position, ack): (
+        u64,
+        Result<jetstream::publish::PublishAck, jetstream::context::PublishError>,
+    ),
+) -> Result<u64, StoreError> {
+    let ack = ack.map_err(|error| publish_failed(position, error))?;
+    if ack.sequence != position {
+        return Err(StoreError::JetStream(format!(
+            "the stream stored position {position} as sequence {}",
+            ack.sequence
+        )));
+    }
+    Ok(position)
+}
+
+fn publish_failed(position: u64, error: impl std::fmt::Display) -> StoreError {
+    jetstream_error(&format!("publishing position {position}"), error)
 }
 
 /// Refuses a stream that is longer than the log or whose last entry is not
