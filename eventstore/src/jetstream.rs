@@ -83,12 +83,21 @@ impl JetStreamLog {
 
     /// The last position the stream holds (0 = empty).
     pub async fn head(&self) -> Result<u64, StoreError> {
+        Ok(self.extent().await?.last)
+    }
+
+    /// Which positions the stream holds.
+    pub async fn extent(&self) -> Result<StreamExtent, StoreError> {
         let mut stream = self.log_stream().await?;
         let info = stream
             .info()
             .await
             .map_err(|error| jetstream_error("reading the log stream's state", error))?;
-        Ok(info.state.last_sequence)
+        Ok(StreamExtent {
+            first: info.state.first_sequence,
+            last: info.state.last_sequence,
+            messages: info.state.messages,
+        })
     }
 
     /// The entry the stream holds at `position`.
@@ -122,6 +131,7 @@ impl JetStreamLog {
         Ok(JetStreamFeed {
             messages,
             next_position: from_position,
+            pending: None,
             deferred_error: None,
         })
     }
@@ -152,6 +162,15 @@ impl JetStreamLog {
             .map_err(|error| jetstream_error("publishing a notice", error))?;
         Ok(())
     }
+}
+
+/// Which positions a stream holds: `messages` of the range `first..=last`
+/// (fewer than the range if messages were deleted from it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamExtent {
+    pub first: u64,
+    pub last: u64,
+    pub messages: u64,
 }
 
 /// Copies the log to its stream, from where the stream ends, for as long
@@ -378,6 +397,9 @@ async fn check_same_log(
 pub struct JetStreamFeed {
     messages: consumer::pull::Ordered,
     next_position: u64,
+    /// Messages the stream held after the last one delivered, when it was
+    /// delivered (`None` before the first).
+    pending: Option<u64>,
     /// An error met after a batch was already filled, handed over next time.
     deferred_error: Option<StoreError>,
 }
@@ -386,6 +408,13 @@ impl JetStreamFeed {
     /// The position of the next entry it delivers.
     pub fn next_position(&self) -> u64 {
         self.next_position
+    }
+
+    /// How many messages the stream held after the last entry delivered,
+    /// as the server counted when it delivered it (`None` before the
+    /// first): 0 means the stream ended there then.
+    pub fn pending(&self) -> Option<u64> {
+        self.pending
     }
 
     /// The next 1 to `max` entries, waiting while the stream has none after
@@ -425,15 +454,18 @@ impl JetStreamFeed {
             Some(Err(error)) => return Err(jetstream_error("reading the log stream", error)),
             Some(Ok(message)) => message,
         };
-        let position = message
+        let info = message
             .info()
-            .map_err(|error| jetstream_error("reading a log message's sequence", error))?
-            .stream_sequence;
+            .map_err(|error| jetstream_error("reading a log message's sequence", error))?;
+        let position = info.stream_sequence;
+        self.pending = Some(info.pending);
         if position != self.next_position {
-            return Err(StoreError::JetStream(format!(
-                "the log stream jumped from position {} to {position}",
-                self.next_position
-            )));
+            // The stream lost the entry (a message deleted, a purge): the
+            // same fault as a log with no entry there.
+            return Err(StoreError::Corrupt {
+                position: self.next_position,
+                reason: crate::error::FaultReason::Gap,
+            });
         }
         self.next_position += 1;
         Ok(StoredEvent::from_bytes(position, &message.payload))

@@ -68,6 +68,7 @@
 mod error;
 #[cfg(test)]
 mod fixtures;
+mod import;
 pub mod jetstream;
 mod keys;
 mod open;
@@ -86,6 +87,7 @@ mod writer;
 use std::time::Duration;
 
 pub use error::{FaultReason, StoreError};
+pub use import::LogImport;
 pub use store::{CommitObserver, CommitReport, Store, WriterStats};
 pub use stored::{EventRef, StoredEvent};
 pub use subscription::Subscription;

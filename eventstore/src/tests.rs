@@ -36,7 +36,7 @@ fn to_stream(stream: &str, expected: ExpectedVersion, tags: &[&str]) -> StreamAp
     }
 }
 
-fn single(stream: &str, expected: ExpectedVersion, tags: &[&str]) -> AppendRequest {
+pub(crate) fn single(stream: &str, expected: ExpectedVersion, tags: &[&str]) -> AppendRequest {
     AppendRequest {
         streams: vec![to_stream(stream, expected, tags)],
         idempotency: None,

@@ -1,5 +1,5 @@
 //! `docket-replay`: the auditors' tool. It reads a Docket data folder's
-//! event log and prints a ticket's history (as of any instant), checks the
+//! event log (or, with `--nats`, the log's copy on JetStream) and prints a ticket's history (as of any instant), checks the
 //! log's integrity (hash chain, positions, stream versions, index, head),
 //! exports the log as JSON Lines, and rebuilds the read models from it.
 //!
@@ -35,7 +35,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use crate::error::ReplayError;
-use crate::source::DataFolder;
+use crate::source::{DataFolder, Source};
 
 const ABOUT: &str = "Docket's auditors' tool: ticket histories, log integrity, export, rebuild";
 
@@ -44,7 +44,9 @@ Docket's auditors' tool: ticket histories (as of any instant), the event log's \
 integrity check, an export of the log as JSON Lines, and a rebuild of the read \
 models from the log.
 
-It reads the data folder of a stopped docketd, or a copy of one. It never \
+It reads the data folder of a stopped docketd, or a copy of one, or (--nats URL) \
+the log's copy on NATS JetStream that a docketd started with --nats keeps, up to \
+where the stream ends when it starts, while the server runs. It never \
 modifies that folder (rebuild writes the read models, nothing else): sled writes when it opens a database, so docket-replay \
 copies <data-dir>/log (sled's conf, db, blobs/ and snap.* files, not LOCK) to a \
 private temporary folder, opens the copy, and removes it on exit. The folder is \
@@ -64,6 +66,10 @@ struct Cli {
     /// writes to it, and only its read models).
     #[arg(long, env = "DOCKET_DATA_DIR", global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Read the log's copy on NATS JetStream (`docketd --nats`) instead of
+    /// a data folder; `rebuild` then writes the read models of --data-dir.
+    #[arg(long, env = "DOCKET_NATS_URL", global = true, value_name = "URL")]
+    nats: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -76,20 +82,38 @@ enum Command {
     Rebuild(rebuild::RebuildArgs),
 }
 
+/// Where the log is read from.
+enum LogSource<'a> {
+    DataFolder(&'a Path),
+    Stream(&'a str),
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Some(data_dir) = cli.data_dir else {
-        usage_error(
+    let is_rebuild = matches!(cli.command, Command::Rebuild(_));
+    let source = match (&cli.nats, &cli.data_dir) {
+        (Some(url), Some(_)) if is_rebuild => LogSource::Stream(url),
+        (Some(_), Some(_)) => usage_error(
+            ErrorKind::ArgumentConflict,
+            "give one source: --data-dir DIR or --nats URL (with both, only rebuild: it reads the stream and writes DIR's read models)",
+        ),
+        (Some(_), None) if is_rebuild => usage_error(
             ErrorKind::MissingRequiredArgument,
-            "the data folder is required: --data-dir DIR (or DOCKET_DATA_DIR)",
-        );
+            "rebuild writes a data folder's read models: give --data-dir DIR as well",
+        ),
+        (Some(url), None) => LogSource::Stream(url),
+        (None, Some(dir)) => LogSource::DataFolder(dir),
+        (None, None) => usage_error(
+            ErrorKind::MissingRequiredArgument,
+            "the source is required: --data-dir DIR (or DOCKET_DATA_DIR), or --nats URL (or DOCKET_NATS_URL)",
+        ),
     };
     if let Command::Export(args) = &cli.command {
         if let Err(message) = args.check() {
             usage_error(ErrorKind::ArgumentConflict, &message);
         }
     }
-    match run(&cli.command, &data_dir) {
+    match run(&cli.command, source, cli.data_dir.as_deref()) {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`| head`) is the reader being done, not a failure.
         Err(ReplayError::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
@@ -102,25 +126,42 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(command: &Command, data_dir: &Path) -> Result<(), ReplayError> {
-    let folder = DataFolder::find(data_dir)?;
+fn run(
+    command: &Command,
+    source: LogSource<'_>,
+    data_dir: Option<&Path>,
+) -> Result<(), ReplayError> {
     // `rebuild` writes the read models: it holds the folder as a server
     // does. The others only read, from a copy, and may run beside a server.
-    let _held = match command {
-        Command::Rebuild(_) => Some(rebuild::lock(&folder)?),
-        _ => {
-            folder.warn_if_in_use();
-            None
+    let destination = match (command, data_dir) {
+        (Command::Rebuild(_), Some(dir)) => {
+            let folder = DataFolder::find(dir)?;
+            let held = rebuild::lock(&folder)?;
+            Some((folder, held))
         }
+        _ => None,
     };
-    let source = folder.open_copy()?;
+    let source = match source {
+        LogSource::Stream(url) => Source::from_stream(url)?,
+        LogSource::DataFolder(dir) => match &destination {
+            Some((folder, _)) => folder.open_copy()?,
+            None => {
+                let folder = DataFolder::find(dir)?;
+                folder.warn_if_in_use();
+                folder.open_copy()?
+            }
+        },
+    };
     let store = source.store();
     let stdout = std::io::stdout().lock();
-    let ran = match command {
-        Command::History(args) => history::run(store, args, stdout),
-        Command::Verify(args) => verify::run(store, args, stdout),
-        Command::Export(args) => export::run(store, args, stdout),
-        Command::Rebuild(args) => rebuild::run(store, &folder, args, stdout),
+    let ran = match (command, &destination) {
+        (Command::History(args), _) => history::run(store, args, stdout),
+        (Command::Verify(args), _) => verify::run(store, args, stdout),
+        (Command::Export(args), _) => export::run(store, args, stdout),
+        (Command::Rebuild(args), Some((folder, _))) => rebuild::run(store, folder, args, stdout),
+        (Command::Rebuild(_), None) => Err(ReplayError::Lock(
+            "rebuild needs the data folder whose read models it writes".to_owned(),
+        )),
     };
     source.discard();
     ran

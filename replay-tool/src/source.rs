@@ -23,10 +23,17 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use docket_api::datadir::{self, LOCK_FILE_NAME};
-use docket_eventstore::Store;
+use docket_eventstore::jetstream::JetStreamLog;
+use docket_eventstore::{FaultReason, LogImport, Store, StoreError};
 
 use crate::error::ReplayError;
 use crate::progress;
+
+/// Bytes a copied entry takes in the private folder, for choosing where to
+/// make it before the stream is read (a log on disk: ~0.6-1 KB per event).
+const STREAM_BYTES_PER_EVENT: u64 = 1024;
+/// Entries read from the stream per batch.
+const STREAM_BATCH: usize = 4096;
 
 /// sled's lock file inside the log folder (held by whoever has it open); it
 /// is not copied: the copy gets its own.
@@ -93,6 +100,59 @@ impl DataFolder {
 }
 
 impl Source {
+    /// Reads the log's copy on JetStream (`docketd --nats`) at `url` up to
+    /// where the stream ends now into a private store folder (the entries
+    /// as stored, see `LogImport`) and opens it: every subcommand then
+    /// reads it as it reads a data folder's log.
+    pub fn from_stream(url: &str) -> Result<Source, ReplayError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(ReplayError::Runtime)?;
+        let log = runtime.block_on(JetStreamLog::connect(url))?;
+        let extent = runtime.block_on(log.extent())?;
+        let head = extent.last;
+        let copy = ScratchCopy::new(&scratch_parent(head.saturating_mul(STREAM_BYTES_PER_EVENT)))?;
+        let copy_log = copy.path().join("log");
+        let mut import = LogImport::create(&copy_log)?;
+        let bar = progress::events(head, "reading the stream");
+        // The consumer waits for messages that do not exist: a stream whose
+        // first entries were removed, or that holds none of its range, is
+        // refused before reading, and a read that the server says ended
+        // below `head` stops (both are gaps, as in a log).
+        if head > 0 && (extent.first > 1 || extent.messages == 0) {
+            return Err(StoreError::Corrupt {
+                position: 1,
+                reason: FaultReason::Gap,
+            }
+            .into());
+        }
+        if head > 0 {
+            runtime.block_on(async {
+                let mut feed = log.subscribe(1).await?;
+                while feed.next_position() <= head {
+                    if feed.pending() == Some(0) {
+                        return Err(StoreError::Corrupt {
+                            position: feed.next_position(),
+                            reason: FaultReason::Gap,
+                        });
+                    }
+                    let wanted =
+                        usize::try_from(head + 1 - feed.next_position()).unwrap_or(usize::MAX);
+                    for entry in feed.next_stored_batch(wanted.min(STREAM_BATCH)).await? {
+                        import.push(&entry)?;
+                    }
+                    bar.set_position(feed.next_position() - 1);
+                }
+                Ok::<(), StoreError>(())
+            })?;
+        }
+        bar.finish_and_clear();
+        import.finish()?;
+        let store = Store::open_for_scans(&copy_log)?;
+        Ok(Source { store, copy })
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }

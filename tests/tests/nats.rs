@@ -11,7 +11,8 @@ use async_nats::jetstream;
 use docket_eventstore::jetstream::{LOG_STREAM, NOTICE_STREAM};
 use docket_eventstore::Store;
 use docket_tests::harness::{
-    around_the_clock_policy, id_of, open_body, Options, ReplyExt, Server, Tokens, ORG,
+    around_the_clock_policy, id_of, open_body, workspace_binary, Options, ReplyExt, Server, Tokens,
+    ORG,
 };
 use docket_tests::nats_support::NatsServer;
 use futures::StreamExt;
@@ -90,6 +91,20 @@ async fn wait_stream_end(nats: &NatsServer, head: u64) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A docketd with `--nats` that ran `lifecycles` ticket life cycles (3
+/// events each), stopped once the stream held them all, and its NATS.
+async fn stopped_server_and_its_stream(lifecycles: u64) -> (NatsServer, Server) {
+    let nats = NatsServer::start();
+    let mut server = Server::start_with(nats_options(&nats)).await;
+    let tokens = Tokens::for_org(ORG);
+    for _ in 0..lifecycles {
+        lifecycle(&server, &tokens).await;
+    }
+    wait_stream_end(&nats, 3 * lifecycles).await;
+    assert!(server.terminate().await.success());
+    (nats, server)
 }
 
 async fn lifecycle(server: &Server, tokens: &Tokens) -> String {
@@ -291,13 +306,8 @@ async fn a_killed_server_leaves_each_entry_in_the_stream_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_holding_another_log_is_neither_extended_nor_read() {
-    let nats = NatsServer::start();
-    let mut first = Server::start_with(nats_options(&nats)).await;
+    let (nats, first) = stopped_server_and_its_stream(2).await;
     let tokens = Tokens::for_org(ORG);
-    lifecycle(&first, &tokens).await;
-    lifecycle(&first, &tokens).await;
-    wait_stream_end(&nats, 6).await;
-    assert!(first.terminate().await.success());
 
     // Another data folder, same NATS: its log is not the stream's.
     let second = Server::start_with(nats_options(&nats)).await;
@@ -432,4 +442,103 @@ async fn a_breach_while_nats_is_down_is_announced_when_it_is_back() {
         .expect_status(200);
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(kept_notices(&nats, 1).await.len(), 1);
+}
+
+/// `docket-replay ARGS…` with a scratch `TMPDIR` that must be empty after;
+/// (exit code, stdout, stderr).
+fn replay(args: &[&str]) -> (i32, String, String) {
+    let scratch = tempfile::tempdir().expect("a scratch folder");
+    let mut command =
+        std::process::Command::new(workspace_binary("docket-replay", "docket-replay"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("DOCKET_") {
+            command.env_remove(name);
+        }
+    }
+    let output = command
+        .args(args)
+        .env("TMPDIR", scratch.path())
+        .output()
+        .expect("run docket-replay");
+    let left = std::fs::read_dir(scratch.path()).expect("scratch").count();
+    assert_eq!(left, 0, "{args:?} left its copy behind");
+    (
+        output.status.code().expect("an exit code"),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docket_replay_reads_the_stream_while_the_server_runs() {
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let mut server = Server::start_with(nats_options(&nats)).await;
+    let tokens = Tokens::for_org(ORG);
+    let id = lifecycle(&server, &tokens).await;
+    lifecycle(&server, &tokens).await;
+    let head = server.head().await;
+    wait_stream_end(&nats, head).await;
+
+    let (code, out, err) = replay(&["--nats", &url, "verify"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, history, err) = replay(&["--nats", &url, "history", &id, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let served = server.history(&tokens.agent, &id).await.expect_status(200);
+    let printed: Value = serde_json::from_str(&history).expect("JSON history");
+    assert_eq!(printed["events"], served["events"]);
+    let (code, from_stream, err) = replay(&["--nats", &url, "export"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(from_stream.lines().count() as u64, head);
+
+    assert!(server.terminate().await.success());
+    let dir = server.data_dir().to_str().expect("UTF-8 path").to_owned();
+    let (code, from_log, err) = replay(&["--data-dir", &dir, "export"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        from_stream, from_log,
+        "the stream's export differs from the log's"
+    );
+    // rebuild reads the stream and writes the folder's read models.
+    let (code, out, err) = replay(&["--nats", &url, "--data-dir", &dir, "rebuild"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(&format!("up to position {head}")), "{out}");
+    let (code, _, err) = replay(&["--nats", &url, "--data-dir", &dir, "verify"]);
+    assert_eq!(code, 2, "one source at a time: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docket_replay_names_an_entry_missing_from_the_stream_wherever_it_is() {
+    let (nats, _server) = stopped_server_and_its_stream(2).await;
+    let context = jetstream_of(&nats).await;
+    let stream = context
+        .get_stream(LOG_STREAM)
+        .await
+        .expect("the log stream");
+    // In the middle, then at the end, then at the start: each time the
+    // first missing position is named, as a gap in a log is.
+    for (deleted, named, subcommand) in [(4, 4, "verify"), (6, 4, "verify"), (1, 1, "export")] {
+        assert!(stream
+            .delete_message(deleted)
+            .await
+            .expect("delete a message"));
+        let (code, out, err) = replay(&["--nats", &nats.url(), subcommand]);
+        assert_eq!(code, 1, "{out}{err}");
+        assert!(err.contains(&format!("position {named}")), "{err}");
+        assert!(err.contains("gap"), "{err}");
+    }
+    // The end alone: the stream still says it ends at 3.
+    let (nats, _server) = stopped_server_and_its_stream(1).await;
+    let context = jetstream_of(&nats).await;
+    let stream = context
+        .get_stream(LOG_STREAM)
+        .await
+        .expect("the log stream");
+    assert!(stream
+        .delete_message(3)
+        .await
+        .expect("delete the last message"));
+    let (code, out, err) = replay(&["--nats", &nats.url(), "verify"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("position 3"), "{err}");
 }
