@@ -9,7 +9,7 @@
 //! LOG_DIR is a log written by `projection_bench` (e.g.
 //! `target/bench-projections/realistic/log`). It starts its own
 //! `nats-server -js` on a free port with a temp store folder, as the tests
-//! do; compare with `natsbench` of `../shared/bench/limits` (pipelined
+//! do, unless `--nats URL` names one; compare with `natsbench` of `../shared/bench/limits` (pipelined
 //! publish with `Nats-Msg-Id`, and consume).
 
 use std::path::PathBuf;
@@ -30,6 +30,10 @@ struct Args {
     /// Only copy and read the stream.
     #[arg(long)]
     skip_rebuild: bool,
+    /// Use this (empty) nats-server instead of starting one; the stream
+    /// stays there afterwards (for timing `docket-replay --nats` on it).
+    #[arg(long)]
+    nats: Option<String>,
 }
 
 #[global_allocator]
@@ -46,10 +50,14 @@ fn main() {
 }
 
 async fn run(args: Args) {
-    let nats = NatsServer::start();
+    let mut started_here = None;
+    let url = match &args.nats {
+        Some(url) => url.clone(),
+        None => started_here.insert(NatsServer::start()).url(),
+    };
     let store = Store::open_for_scans(&args.log).expect("open the log");
     let head = store.head().position;
-    let log = JetStreamLog::connect(&nats.url())
+    let log = JetStreamLog::connect(&url)
         .await
         .expect("connect to nats-server");
 
