@@ -1,7 +1,8 @@
 //! The api crate's one error enum, for everything that fails outside a
 //! request: start-up (data folder, secret, event log, read models,
-//! listening), serving, and setting the test clock. A request's own errors
-//! are `ApiError`s (`problem.rs`), the one place that speaks HTTP.
+//! listening), serving, setting the test clock and reporting SLA breaches.
+//! A request's own errors are `ApiError`s (`problem.rs`), the one place
+//! that speaks HTTP.
 
 use std::path::PathBuf;
 

@@ -49,7 +49,6 @@ const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 /// A connection to the NATS server holding the log's replica.
 #[derive(Clone)]
 pub struct JetStreamLog {
-    client: async_nats::Client,
     context: jetstream::Context,
 }
 
@@ -64,13 +63,9 @@ impl JetStreamLog {
             .connect(url)
             .await
             .map_err(|error| jetstream_error(&format!("connecting to {url}"), error))?;
-        let context = jetstream::new(client.clone());
-        Ok(JetStreamLog { client, context })
-    }
-
-    /// The plain NATS connection (for notices that are not log entries).
-    pub fn client(&self) -> &async_nats::Client {
-        &self.client
+        Ok(JetStreamLog {
+            context: jetstream::new(client),
+        })
     }
 
     /// The log's stream, created if missing.
@@ -315,8 +310,8 @@ async fn replicate_from_stream_end(
     );
     let mut subscription = store.subscribe(stream_end + 1);
     // Acknowledgements are awaited in order while later entries are read
-    // and published: waiting for a batch's acks before reading on added a
-    // round trip to every entry's way to the read models under load.
+    // and published, so no entry waits for the slowest acknowledgement of
+    // a batch before it (up to `PUBLISH_WINDOW` in flight).
     let mut in_flight = FuturesOrdered::new();
     loop {
         let room = PUBLISH_WINDOW - in_flight.len();
@@ -368,7 +363,9 @@ fn publish_failed(position: u64, error: impl std::fmt::Display) -> StoreError {
 
 /// Refuses a stream that is longer than the log or whose last entry is not
 /// the log's: it replicates another log (a data folder was replaced), and
-/// appending this log to it would interleave two histories.
+/// appending this log to it would interleave two histories. One entry is
+/// enough: its bytes end in its chain hash, which covers every entry
+/// before it.
 async fn check_same_log(
     store: &Store,
     log: &JetStreamLog,

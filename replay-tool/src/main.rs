@@ -1,7 +1,8 @@
 //! `docket-replay`: the auditors' tool. It reads a Docket data folder's
-//! event log (or, with `--nats`, the log's copy on JetStream) and prints a ticket's history (as of any instant), checks the
-//! log's integrity (hash chain, positions, stream versions, index, head),
-//! exports the log as JSON Lines, and rebuilds the read models from it.
+//! event log (or, with `--nats`, the log's copy on JetStream) and prints a
+//! ticket's history (as of any instant), checks the log's integrity (hash
+//! chain, positions, stream versions, index, head), exports the log as
+//! JSON Lines, and rebuilds the read models from it.
 //!
 //! It must never modify the data folder it reads (`rebuild` writes the read
 //! models and nothing else): sled writes when it opens a folder, so every
