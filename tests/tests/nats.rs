@@ -542,3 +542,32 @@ async fn docket_replay_names_an_entry_missing_from_the_stream_wherever_it_is() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("position 3"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_switched_to_nats_copies_its_log_and_back_again() {
+    let folder = tempfile::tempdir().expect("a data folder");
+    let tokens = Tokens::for_org(ORG);
+    let mut embedded = Server::start_with(Options::default().data_dir(folder.path())).await;
+    let before = lifecycle(&embedded, &tokens).await;
+    assert!(embedded.terminate().await.success());
+
+    let nats = NatsServer::start();
+    let mut with_nats = Server::start_with(nats_options(&nats).data_dir(folder.path())).await;
+    let during = lifecycle(&with_nats, &tokens).await;
+    let view = with_nats
+        .ticket(&tokens.agent, &during)
+        .await
+        .expect_status(200);
+    assert_eq!(view["status"], "waiting", "{view}");
+    wait_stream_end(&nats, 6).await;
+    assert!(with_nats.terminate().await.success());
+    assert_eq!(stream_entries(&nats).await, log_entries(folder.path()));
+
+    let mut again = Server::start_with(Options::default().data_dir(folder.path())).await;
+    let after = lifecycle(&again, &tokens).await;
+    for id in [&before, &during, &after] {
+        let view = again.ticket(&tokens.agent, id).await.expect_status(200);
+        assert_eq!(view["status"], "waiting", "{view}");
+    }
+    assert!(again.terminate().await.success());
+}
