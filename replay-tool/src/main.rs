@@ -28,7 +28,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::error::ErrorKind;
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 // As in docketd: sled allocates and frees per node it reads, and glibc's
 // malloc/free was ~12% of a 1M-event verify.
@@ -90,8 +91,23 @@ enum LogSource<'a> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
     let is_rebuild = matches!(cli.command, Command::Rebuild(_));
+    // A source named on the command line wins over the other one's
+    // environment twin (a shell that exports DOCKET_DATA_DIR for docketd
+    // can still run `docket-replay --nats URL verify`).
+    if !is_rebuild {
+        let from_flag = |id| matches.value_source(id) == Some(ValueSource::CommandLine);
+        match (from_flag("nats"), from_flag("data_dir")) {
+            (true, false) => cli.data_dir = None,
+            (false, true) => cli.nats = None,
+            _ => {}
+        }
+    }
     let source = match (&cli.nats, &cli.data_dir) {
         (Some(url), Some(_)) if is_rebuild => LogSource::Stream(url),
         (Some(_), Some(_)) => usage_error(

@@ -447,6 +447,11 @@ async fn a_breach_while_nats_is_down_is_announced_when_it_is_back() {
 /// `docket-replay ARGS…` with a scratch `TMPDIR` that must be empty after;
 /// (exit code, stdout, stderr).
 fn replay(args: &[&str]) -> (i32, String, String) {
+    replay_with_env(args, &[])
+}
+
+/// [`replay`] with these `DOCKET_*` variables set.
+fn replay_with_env(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let scratch = tempfile::tempdir().expect("a scratch folder");
     let mut command =
         std::process::Command::new(workspace_binary("docket-replay", "docket-replay"));
@@ -457,6 +462,7 @@ fn replay(args: &[&str]) -> (i32, String, String) {
     }
     let output = command
         .args(args)
+        .envs(env.iter().copied())
         .env("TMPDIR", scratch.path())
         .output()
         .expect("run docket-replay");
@@ -505,6 +511,18 @@ async fn docket_replay_reads_the_stream_while_the_server_runs() {
     assert!(out.contains(&format!("up to position {head}")), "{out}");
     let (code, _, err) = replay(&["--nats", &url, "--data-dir", &dir, "verify"]);
     assert_eq!(code, 2, "one source at a time: {err}");
+    // A flag wins over the other source's environment twin.
+    let (code, from_flag, err) = replay_with_env(
+        &["--nats", &url, "export"],
+        &[("DOCKET_DATA_DIR", "/nonexistent")],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(from_flag, from_log);
+    let (code, _, err) = replay_with_env(
+        &["verify"],
+        &[("DOCKET_DATA_DIR", &dir), ("DOCKET_NATS_URL", &url)],
+    );
+    assert_eq!(code, 2, "two sources from the environment: {err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
