@@ -172,16 +172,18 @@ async fn report_breaches(
     let failed = |error: &dyn std::fmt::Display| ServerError::BreachReport(error.to_string());
     let report = models.breaches_to_report(now).map_err(|e| failed(&e))?;
     if let Some(log) = nats {
+        let mut messages = Vec::with_capacity(report.notices.len());
         for notice in &report.notices {
             let payload = serde_json::to_vec(notice).map_err(|e| failed(&e))?;
-            log.publish_notice(
+            messages.push((
                 format!("docket.sla.breached.{}", notice.org),
-                &notice.id(),
+                notice.id(),
                 payload,
-            )
+            ));
+        }
+        log.publish_notices(messages)
             .await
             .map_err(|e| failed(&e))?;
-        }
     }
     let notices = report.notices.clone();
     models.record_reported(report).map_err(|e| failed(&e))?;

@@ -81,17 +81,15 @@ impl JetStreamLog {
         Ok(self.extent().await?.last)
     }
 
-    /// Which positions the stream holds.
+    /// Which positions the stream holds (the state the server answered
+    /// opening it with: one request).
     pub async fn extent(&self) -> Result<StreamExtent, StoreError> {
-        let mut stream = self.log_stream().await?;
-        let info = stream
-            .info()
-            .await
-            .map_err(|error| jetstream_error("reading the log stream's state", error))?;
+        let stream = self.log_stream().await?;
+        let state = &stream.cached_info().state;
         Ok(StreamExtent {
-            first: info.state.first_sequence,
-            last: info.state.last_sequence,
-            messages: info.state.messages,
+            first: state.first_sequence,
+            last: state.last_sequence,
+            messages: state.messages,
         })
     }
 
@@ -131,30 +129,34 @@ impl JetStreamLog {
         })
     }
 
-    /// Publishes a notice on `subject` and waits until a stream holds it.
-    /// `id` makes a retry of the same notice a duplicate the stream drops.
-    pub async fn publish_notice(
+    /// Publishes notices, each `(subject, id, payload)`, in order, and
+    /// waits until the notice stream holds them all. An `id` makes a retry
+    /// of the same notice a duplicate the stream drops.
+    pub async fn publish_notices(
         &self,
-        subject: String,
-        id: &str,
-        payload: Vec<u8>,
+        notices: Vec<(String, String, Vec<u8>)>,
     ) -> Result<(), StoreError> {
+        if notices.is_empty() {
+            return Ok(());
+        }
         self.context
             .get_or_create_stream(stream_config(NOTICE_STREAM, NOTICE_SUBJECTS))
             .await
             .map_err(|error| jetstream_error("opening the notice stream", error))?;
-        let ack = self
-            .context
-            .send_publish(
-                subject,
-                PublishMessage::build()
-                    .payload(payload.into())
-                    .message_id(id),
-            )
-            .await
-            .map_err(|error| jetstream_error("publishing a notice", error))?;
-        ack.await
-            .map_err(|error| jetstream_error("publishing a notice", error))?;
+        for (subject, id, payload) in notices {
+            let ack = self
+                .context
+                .send_publish(
+                    subject,
+                    PublishMessage::build()
+                        .payload(payload.into())
+                        .message_id(id),
+                )
+                .await
+                .map_err(|error| jetstream_error("publishing a notice", error))?;
+            ack.await
+                .map_err(|error| jetstream_error("publishing a notice", error))?;
+        }
         Ok(())
     }
 }

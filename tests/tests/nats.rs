@@ -32,13 +32,18 @@ async fn jetstream_of(nats: &NatsServer) -> jetstream::Context {
     jetstream::new(client)
 }
 
-/// Every message of the log stream, as (sequence, payload).
-async fn stream_entries(nats: &NatsServer) -> Vec<(u64, Vec<u8>)> {
-    let context = jetstream_of(nats).await;
-    let mut stream = context
+/// The log's stream on `nats`.
+async fn log_stream(nats: &NatsServer) -> jetstream::stream::Stream {
+    jetstream_of(nats)
+        .await
         .get_stream(LOG_STREAM)
         .await
-        .expect("the log stream");
+        .expect("the log stream")
+}
+
+/// Every message of the log stream, as (sequence, payload).
+async fn stream_entries(nats: &NatsServer) -> Vec<(u64, Vec<u8>)> {
+    let mut stream = log_stream(nats).await;
     let last = stream
         .info()
         .await
@@ -528,11 +533,7 @@ async fn docket_replay_reads_the_stream_while_the_server_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn docket_replay_names_an_entry_missing_from_the_stream_wherever_it_is() {
     let (nats, _server) = stopped_server_and_its_stream(2).await;
-    let context = jetstream_of(&nats).await;
-    let stream = context
-        .get_stream(LOG_STREAM)
-        .await
-        .expect("the log stream");
+    let stream = log_stream(&nats).await;
     // In the middle, then at the end, then at the start: each time the
     // first missing position is named, as a gap in a log is.
     for (deleted, named, subcommand) in [(4, 4, "verify"), (6, 4, "verify"), (1, 1, "export")] {
@@ -547,11 +548,7 @@ async fn docket_replay_names_an_entry_missing_from_the_stream_wherever_it_is() {
     }
     // The end alone: the stream still says it ends at 3.
     let (nats, _server) = stopped_server_and_its_stream(1).await;
-    let context = jetstream_of(&nats).await;
-    let stream = context
-        .get_stream(LOG_STREAM)
-        .await
-        .expect("the log stream");
+    let stream = log_stream(&nats).await;
     assert!(stream
         .delete_message(3)
         .await
