@@ -16,6 +16,13 @@ use crate::{APPEND_BATCH_MAX, APPEND_EVENTS_MAX};
 
 /// `std::fs::File::try_lock` on `<dir>/LOCK`: sled locks its own file too,
 /// but its error does not say what happened.
+///
+/// A lock found taken is retried for up to [`FOLDER_LOCK_GRACE`] before
+/// the folder is called in use: the lock belongs to the open file
+/// description, and a child this process is spawning holds a copy of every
+/// descriptor until its `exec`, so a store closed while another thread
+/// spawns a process can stay locked for a moment after `close` returns (a
+/// test reopening its store beside a spawning thread met exactly this).
 pub(crate) fn lock_folder(dir: &Path) -> Result<File, StoreError> {
     let file = OpenOptions::new()
         .create(true)
@@ -23,14 +30,27 @@ pub(crate) fn lock_folder(dir: &Path) -> Result<File, StoreError> {
         .read(true)
         .write(true)
         .open(dir.join("LOCK"))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(TryLockError::WouldBlock) => Err(StoreError::InUse {
-            dir: dir.to_path_buf(),
-        }),
-        Err(TryLockError::Error(e)) => Err(StoreError::Io(e)),
+    let deadline = Instant::now() + FOLDER_LOCK_GRACE;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(StoreError::InUse {
+                    dir: dir.to_path_buf(),
+                })
+            }
+            Err(TryLockError::Error(e)) => return Err(StoreError::Io(e)),
+        }
     }
 }
+
+/// How long [`lock_folder`] retries a lock found taken: far longer than a
+/// spawn's fork-to-exec, short enough for a second server on the folder
+/// to be told at once.
+const FOLDER_LOCK_GRACE: Duration = Duration::from_secs(1);
 
 /// sled may panic on a corrupt file instead of returning an error.
 ///
