@@ -10,17 +10,23 @@
 //! a child process of its own (so its RSS is the projection's alone) with
 //! the offline commit size, and reports events/s, peak RSS and disk. Then
 //! the same for a log of `--closed-tickets` tickets (open, one answer,
-//! mostly closed). It also times raw sled inserts in the same run: absolute
-//! figures on a shared machine move between runs, the ratio does not.
+//! mostly closed). After each rebuild a fresh process opens the read models
+//! as docketd does at start and looks tickets up by number and id ("serving":
+//! what holding the data costs, apart from the rebuild's buffers). It also
+//! times raw sled inserts in the same run: absolute figures on a shared
+//! machine move between runs, the ratio does not.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use clap::Parser;
+use docket_domain::types::{OrgScope, Status, TicketNumber};
 use docket_eventstore::Store;
-use docket_projections::{CommitBound, RunConfig, Views};
+use docket_projections::{CommitBound, RunConfig, Scope, Views};
 use docket_tests::ticket_log::{write_log, LogSpec};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 #[derive(Parser, Debug)]
 #[command(about = "Rebuild rate, memory and disk of the Docket read models")]
@@ -43,6 +49,15 @@ struct Args {
     /// Internal: rebuild the read models of the log in DIR and report.
     #[arg(long, hide = true)]
     rebuild_only: Option<PathBuf>,
+    /// Internal: open the read models in DIR as a server would and query
+    /// `--lookups` tickets of its first `--root-tickets` numbers; report RSS.
+    #[arg(long, hide = true)]
+    serve_only: Option<PathBuf>,
+    #[arg(long, hide = true, default_value_t = 0)]
+    root_tickets: u64,
+    /// Tickets looked up by number (and then by id) in the serving check.
+    #[arg(long, default_value_t = 50_000)]
+    lookups: u64,
 }
 
 // The allocator docketd and docket-replay ship with, so that the rebuild
@@ -70,6 +85,10 @@ async fn run() {
         rebuild(dir, commits).await;
         return;
     }
+    if let Some(dir) = &args.serve_only {
+        serve(dir, args.root_tickets, args.lookups);
+        return;
+    }
     machine();
     println!(
         "sled ceiling: {:.0} inserts/s (random 40-byte keys, 200-byte values, batches of 2000)",
@@ -77,8 +96,10 @@ async fn run() {
     );
 
     let realistic = args.dir.join("realistic");
-    ensure_log(&realistic, LogSpec::realistic(args.events, 42)).await;
+    let spec = LogSpec::realistic(args.events, 42);
+    ensure_log(&realistic, spec.clone()).await;
     run_child(&realistic, commits, "realistic");
+    serve_child(&realistic, spec.tickets, args.lookups, "realistic");
 
     if args.closed_tickets > 0 {
         let closed = args.dir.join("closed");
@@ -89,6 +110,7 @@ async fn run() {
         spec.closed_percent = 95;
         ensure_log(&closed, spec).await;
         run_child(&closed, commits, "mostly closed");
+        serve_child(&closed, args.closed_tickets, args.lookups, "mostly closed");
     }
 }
 
@@ -138,24 +160,96 @@ async fn ensure_log(dir: &Path, spec: LogSpec) {
 /// Rebuilds in a child process so that its peak RSS is the projection's.
 fn run_child(dir: &Path, commits: CommitBound, label: &str) {
     let _ = std::fs::remove_dir_all(dir.join("views"));
+    let events = commits.events_max.to_string();
+    let tickets = commits.tickets_max.to_string();
+    run_self(
+        dir,
+        &[
+            "--rebuild-only",
+            "--commit-events",
+            &events,
+            "--commit-tickets",
+            &tickets,
+        ],
+        label,
+    );
+}
+
+/// Opens the read models just rebuilt in a fresh process, as docketd does
+/// at start, so that its RSS is what serving them costs.
+fn serve_child(dir: &Path, root_tickets: u64, lookups: u64, label: &str) {
+    let roots = root_tickets.to_string();
+    let lookups = lookups.to_string();
+    run_self(
+        dir,
+        &[
+            "--serve-only",
+            "--root-tickets",
+            &roots,
+            "--lookups",
+            &lookups,
+        ],
+        label,
+    );
+}
+
+/// Runs this benchmark again with `flags` (the first one takes `dir`) and
+/// prints its output lines under `label`.
+fn run_self(dir: &Path, flags: &[&str], label: &str) {
     let exe = std::env::current_exe().expect("own path");
     let output = Command::new(exe)
-        .arg("--rebuild-only")
+        .arg(flags[0])
         .arg(dir)
-        .arg("--commit-events")
-        .arg(commits.events_max.to_string())
-        .arg("--commit-tickets")
-        .arg(commits.tickets_max.to_string())
+        .args(&flags[1..])
         .output()
-        .expect("run the rebuild");
+        .expect("run the child");
     assert!(
         output.status.success(),
-        "rebuild failed: {}",
+        "{} failed: {}",
+        flags[0],
         String::from_utf8_lossy(&output.stderr)
     );
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         println!("{label}: {line}");
     }
+}
+
+/// The serving check: the resident set after opening the read models, and
+/// after looking up `lookups` random root tickets by number and then by id
+/// (the reads that touch closed tickets: search and the ticket view).
+fn serve(dir: &Path, root_tickets: u64, lookups: u64) {
+    let before = status_kb("VmRSS");
+    let started = Instant::now();
+    let views = Views::open(&dir.join("views")).expect("open the read models");
+    let open_secs = started.elapsed().as_secs_f64();
+    let opened = status_kb("VmRSS");
+    let everyone = Scope {
+        orgs: OrgScope::Platform,
+        escalated_only: false,
+    };
+    let mut rng = StdRng::seed_from_u64(11);
+    let (mut found, mut closed) = (0u64, 0u64);
+    let started = Instant::now();
+    for _ in 0..lookups {
+        let sequence = rng.random_range(0..root_tickets.max(1));
+        let number = TicketNumber::from_sequence(sequence).expect("a ticket number");
+        let hits = views.search_number(number, &everyone).expect("search");
+        for hit in hits {
+            if let Some(view) = views.ticket(hit.ticket_id).expect("ticket view") {
+                found += 1;
+                closed += u64::from(view.state.status == Status::Closed);
+            }
+        }
+    }
+    let lookup_secs = started.elapsed().as_secs_f64();
+    println!(
+        "serving: RSS {} MiB at start, {} MiB after opening the read models ({open_secs:.1} s), {} MiB after {lookups} lookups by number and id ({found} found, {closed} closed; {:.0} lookups/s); peak {} MiB",
+        before / 1024,
+        opened / 1024,
+        status_kb("VmRSS") / 1024,
+        lookups as f64 / lookup_secs,
+        status_kb("VmHWM") / 1024
+    );
 }
 
 async fn rebuild(dir: &Path, commits: CommitBound) {
