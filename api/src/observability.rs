@@ -23,7 +23,7 @@ const BATCH_SIZE_BUCKETS: &[f64] = &[
 
 pub fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("DOCKET_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sled=warn,tower_http=info"));
+        .unwrap_or_else(|_| EnvFilter::new("info,sled=warn,tower_http=info,async_nats=warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     // `try_init` fails only when a subscriber is already set (tests): fine.
     let _ = match format {

@@ -14,6 +14,8 @@
 //! Readers ([`JetStreamFeed`]) get the same [`StoredEvent`]s a
 //! [`crate::Subscription`] gives, with the same checks when decoded.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, message::PublishMessage, stream};
@@ -57,9 +59,15 @@ impl JetStreamLog {
     /// background: docketd starts, and commands are taken, while NATS is
     /// down; only what reads the replica waits.
     pub async fn connect(url: &str) -> Result<JetStreamLog, StoreError> {
+        let unreachable_reported = Arc::new(AtomicBool::new(false));
+        let endpoint = url.to_owned();
         let client = async_nats::ConnectOptions::new()
             .name("docketd")
             .retry_on_initial_connect()
+            .event_callback(move |event| {
+                report_connection_event(&endpoint, &unreachable_reported, event);
+                std::future::ready(())
+            })
             .connect(url)
             .await
             .map_err(|error| jetstream_error(&format!("connecting to {url}"), error))?;
@@ -484,4 +492,31 @@ fn stream_config(name: &str, subjects: &str) -> stream::Config {
 
 fn jetstream_error(during: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::JetStream(format!("{during}: {error}"))
+}
+
+/// One log line per change of the connection, not per attempt: async-nats
+/// reports every failed reconnect (several a second while NATS is down) as
+/// an event, which it also logs itself at info (filtered to warn by docketd's
+/// default `DOCKET_LOG`).
+fn report_connection_event(url: &str, unreachable_reported: &AtomicBool, event: async_nats::Event) {
+    match event {
+        async_nats::Event::Connected => {
+            unreachable_reported.store(false, Ordering::Relaxed);
+            tracing::info!(url, "connected to NATS");
+        }
+        async_nats::Event::Disconnected => {
+            tracing::warn!(
+                url,
+                "lost the connection to NATS; reconnecting in the background"
+            );
+        }
+        async_nats::Event::ClientError(error) => {
+            if !unreachable_reported.swap(true, Ordering::Relaxed) {
+                tracing::warn!(url, %error, "cannot reach NATS; retrying in the background (logged once until connected)");
+            } else {
+                tracing::debug!(url, %error, "cannot reach NATS");
+            }
+        }
+        other => tracing::warn!(url, event = %other, "NATS connection event"),
+    }
 }

@@ -572,6 +572,9 @@ async fn run_live<S: FeedSource>(
     config: RunConfig,
 ) {
     let mut backoff = Duration::from_millis(50);
+    // A failure that repeats (the replica's stream unreachable while NATS is
+    // down, every few seconds) is logged once, then at debug until another.
+    let mut last_logged: Option<String> = None;
     loop {
         let result = async {
             let served = inner.served();
@@ -583,8 +586,14 @@ async fn run_live<S: FeedSource>(
         match result {
             Ok(()) => return,
             Err(error) => {
-                tracing::error!(%error, "projection failed; restarting from its checkpoint");
-                *lock(&inner.last_error) = Some(error.to_string());
+                let message = error.to_string();
+                if last_logged.as_deref() == Some(message.as_str()) {
+                    tracing::debug!(%error, "projection failed again; restarting from its checkpoint");
+                } else {
+                    tracing::error!(%error, "projection failed; restarting from its checkpoint (a repeat of this error is logged at debug)");
+                    last_logged = Some(message.clone());
+                }
+                *lock(&inner.last_error) = Some(message);
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
