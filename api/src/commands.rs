@@ -134,13 +134,13 @@ impl Commands {
         build: impl Fn(TicketId, TicketNumber) -> Command,
     ) -> Result<Answer, ApiError> {
         self.run(&meta, || async {
-            if meta.if_match.is_some_and(|v| v != 0) {
-                return Err(version_mismatch());
-            }
             // The role first, as `decide` would: a support or admin token
             // (org `*`) without `org` is refused as a role (403), not asked
             // for the org it may not open in anyway (422).
             Action::OpenTicket.permit(meta.actor.role)?;
+            if meta.if_match.is_some_and(|v| v != 0) {
+                return Err(version_mismatch());
+            }
             let org = ticket::org_for_open(&meta.actor, requested_org.as_ref())?;
             let policy = self.policy(&org)?;
             let (ticket_id, number) = self.fresh_ticket().await?;
@@ -174,9 +174,12 @@ impl Commands {
                 Some(opened) => self.policy(&opened.org)?,
                 None => OrgPolicy::default(),
             };
+            // The role and the ticket first, then `If-Match` (a stale
+            // version is 412 whatever the ticket has become), then the rules.
+            ticket::authorize(&state, &command, &meta.actor)?;
+            check_if_match(meta.if_match, state.version)?;
             let context = self.context(&meta.actor, policy);
             let events = ticket::decide(&state, &command, &context)?;
-            check_if_match(meta.if_match, state.version)?;
             let version = state.version;
             let after = events.iter().fold(state, ticket::apply);
             let include_refunds = matches!(command, Command::Refund(_));
@@ -206,11 +209,12 @@ impl Commands {
                 Some(opened) => self.policy(&opened.org)?,
                 None => OrgPolicy::default(),
             };
+            ticket::authorize_follow_up(&parent, &meta.actor)?;
+            check_if_match(meta.if_match, parent.version)?;
             let (ticket_id, number) = self.fresh_ticket().await?;
             let command = build(ticket_id, number);
             let context = self.context(&meta.actor, policy);
             let decision = ticket::decide_follow_up(&parent, &command, &context)?;
-            check_if_match(meta.if_match, parent.version)?;
             let new_events = envelopes(&meta, &decision.new_ticket, context.now, None);
             let cause = new_events.first().map(|e| e.event_id);
             let parent_events = envelopes(&meta, &decision.parent, context.now, cause);

@@ -22,11 +22,23 @@ pub const BODY_BYTES_MAX: usize = 1024 * 1024;
 /// that means well sends 16 MiB to a 1 MiB endpoint.
 const OVERSIZE_DRAIN_BYTES_MAX: usize = 16 * 1024 * 1024;
 
-/// A parsed JSON body, with the bytes it came from (the idempotency
-/// fingerprint covers the bytes, so a retry must resend the same body).
+/// A JSON body, with the bytes it came from (the idempotency fingerprint
+/// covers the bytes, so a retry must resend the same body).
+///
+/// The extractor refuses what is not a JSON body at all (415, 413, 400
+/// `malformed_json`); a well-formed body of the wrong shape is refused only
+/// when the handler asks for [`JsonBody::value`], after its role check
+/// ("role checks come first", docs/api.md).
 pub struct JsonBody<T> {
-    pub value: T,
+    shaped: Result<T, ApiError>,
     pub raw: Bytes,
+}
+
+impl<T> JsonBody<T> {
+    /// The body as `T`, or its 422.
+    pub fn value(self) -> Result<T, ApiError> {
+        self.shaped
+    }
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
@@ -49,8 +61,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             return Err(too_large());
         }
         let raw = read_limited(request.into_body()).await?;
-        let value = parse(&raw)?;
-        Ok(JsonBody { value, raw })
+        check_syntax(&raw)?;
+        Ok(JsonBody {
+            shaped: shape(&raw),
+            raw,
+        })
     }
 }
 
@@ -112,6 +127,12 @@ fn is_json(content_type: Option<&axum::http::HeaderValue>) -> bool {
 /// errors as syntax errors: an enum field given a number fails with
 /// "expected value", which is well-formed JSON of the wrong type.
 pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+    check_syntax(raw)?;
+    shape(raw)
+}
+
+/// 400 `malformed_json` unless `raw` is well-formed JSON.
+fn check_syntax(raw: &[u8]) -> Result<(), ApiError> {
     // JSON text is UTF-8 throughout (RFC 8259), and skipping a string for
     // `IgnoredAny` does not check its bytes.
     if let Err(error) = std::str::from_utf8(raw) {
@@ -126,6 +147,11 @@ pub fn parse<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
             format!("malformed JSON: {error}"),
         ));
     }
+    Ok(())
+}
+
+/// Well-formed JSON as `T`: 422 with the code of what is wrong.
+fn shape<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(raw).map_err(|error| {
         let message = error.to_string();
         let code = if message.starts_with("unknown field") {

@@ -14,6 +14,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use uuid::Uuid;
 
+use docket_domain::access::Action;
+
 use crate::auth::Auth;
 use crate::commands::{Answer, CommandMeta};
 use crate::idempotency;
@@ -142,8 +144,9 @@ async fn open_ticket(
     headers: HeaderMap,
     body: JsonBody<dto::OpenTicketBody>,
 ) -> Result<Response, ApiError> {
+    Action::OpenTicket.permit(actor.role)?;
     let meta = meta(actor, &headers, &Method::POST, "/v1/tickets", &body.raw)?;
-    let request = parse::OpenRequest::parse(body.value)?;
+    let request = parse::OpenRequest::parse(body.value()?)?;
     let org = request.org.clone();
     let answer = state
         .commands
@@ -159,10 +162,11 @@ async fn follow_up(
     headers: HeaderMap,
     body: JsonBody<dto::FollowUpBody>,
 ) -> Result<Response, ApiError> {
+    Action::OpenFollowUp.permit(actor.role)?;
     let parent = parse::path_ticket(&id)?;
     let path = format!("/v1/tickets/{parent}/follow-ups");
     let meta = meta(actor, &headers, &Method::POST, &path, &body.raw)?;
-    let request = parse::FollowUpRequest::parse(body.value)?;
+    let request = parse::FollowUpRequest::parse(body.value()?)?;
     let answer = state
         .commands
         .follow_up(meta, parent, |id, number| request.command(id, number))
@@ -170,9 +174,11 @@ async fn follow_up(
     Ok(respond(answer))
 }
 
-/// The four commands on one ticket differ only in their body and parser.
+/// The four commands on one ticket differ only in their body, parser and
+/// the role check made before anything else is looked at (a public comment's:
+/// the roles that may comment at all).
 macro_rules! ticket_command {
-    ($name:ident, $body:ty, $parse:path, $suffix:literal) => {
+    ($name:ident, $body:ty, $parse:path, $suffix:literal, $action:expr) => {
         async fn $name(
             State(state): State<AppState>,
             Auth(actor): Auth,
@@ -180,20 +186,39 @@ macro_rules! ticket_command {
             headers: HeaderMap,
             body: JsonBody<$body>,
         ) -> Result<Response, ApiError> {
+            $action.permit(actor.role)?;
             let ticket_id = parse::path_ticket(&id)?;
             let path = format!("/v1/tickets/{ticket_id}/{}", $suffix);
             let meta = meta(actor, &headers, &Method::POST, &path, &body.raw)?;
-            let command = $parse(body.value)?;
+            let command = $parse(body.value()?)?;
             let answer = state.commands.on_ticket(meta, ticket_id, command).await?;
             Ok(respond(answer))
         }
     };
 }
 
-ticket_command!(comment, dto::CommentBody, parse::comment, "comments");
-ticket_command!(escalate, dto::EscalateBody, parse::escalate, "escalations");
-ticket_command!(refund, dto::RefundBody, parse::refund, "refunds");
-ticket_command!(close, dto::CloseBody, parse::close, "close");
+ticket_command!(
+    comment,
+    dto::CommentBody,
+    parse::comment,
+    "comments",
+    Action::Comment
+);
+ticket_command!(
+    escalate,
+    dto::EscalateBody,
+    parse::escalate,
+    "escalations",
+    Action::Escalate
+);
+ticket_command!(
+    refund,
+    dto::RefundBody,
+    parse::refund,
+    "refunds",
+    Action::Refund
+);
+ticket_command!(close, dto::CloseBody, parse::close, "close", Action::Close);
 
 async fn set_policy(
     State(state): State<AppState>,
@@ -201,8 +226,9 @@ async fn set_policy(
     Path(org): Path<String>,
     body: JsonBody<dto::PolicyBody>,
 ) -> Result<Response, ApiError> {
+    Action::SetPolicy.permit(actor.role)?;
     let org = parse::path_org(&org)?;
-    let command = parse::policy(org.clone(), body.value)?;
+    let command = parse::policy(org.clone(), body.value()?)?;
     let answer = state.commands.set_policy(&actor, org, command).await?;
     Ok((
         StatusCode::OK,
@@ -235,11 +261,9 @@ async fn set_clock(State(state): State<AppState>, request: Request) -> Result<Re
         &state,
     )
     .await?;
-    let at = time::OffsetDateTime::parse(
-        &body.value.now,
-        &time::format_description::well_known::Rfc3339,
-    )
-    .map_err(|_| ApiError::invalid("invalid_field", "now must be an RFC 3339 time"))?;
+    let now = body.value()?.now;
+    let at = time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| ApiError::invalid("invalid_field", "now must be an RFC 3339 time"))?;
     match clock.set(at) {
         Ok(now) => Ok(Json(serde_json::json!({ "now": queries::rfc3339(now) })).into_response()),
         Err(crate::error::ServerError::ClockWouldGoBack { now }) => Err(ApiError::new(

@@ -238,6 +238,44 @@ pub fn decide(state: &Ticket, command: &Command, ctx: &Context) -> Result<Vec<Ev
     }
 }
 
+/// Checks 1 and 2 of the module docs for `command`: may the actor's role do
+/// it, and (for a command on an existing ticket) does the actor see the
+/// ticket. `decide` makes them too; a caller runs this first to put its own
+/// check between them and the command's rules: the api answers a stale
+/// `If-Match` with 412 whatever the ticket has become since (closed,
+/// escalated), but only to an actor who may do the command on that ticket.
+pub fn authorize(state: &Ticket, command: &Command, actor: &Actor) -> Result<(), DomainError> {
+    action_of(command).permit(actor.role)?;
+    match command {
+        Command::Open(_) => Ok(()),
+        _ => visible(state, actor).map(|_| ()),
+    }
+}
+
+/// [`authorize`] for a follow-up of `parent`.
+pub fn authorize_follow_up(parent: &Ticket, actor: &Actor) -> Result<(), DomainError> {
+    Action::OpenFollowUp.permit(actor.role)?;
+    visible(parent, actor).map(|_| ())
+}
+
+/// What the roles table calls the command.
+pub fn action_of(command: &Command) -> Action {
+    match command {
+        Command::Open(_) => Action::OpenTicket,
+        Command::Comment(comment) => comment_action(comment.visibility),
+        Command::Escalate(_) => Action::Escalate,
+        Command::Refund(_) => Action::Refund,
+        Command::Close(_) => Action::Close,
+    }
+}
+
+fn comment_action(visibility: Visibility) -> Action {
+    match visibility {
+        Visibility::Public => Action::Comment,
+        Visibility::Internal => Action::CommentInternally,
+    }
+}
+
 /// Decides a follow-up of `parent`. The follow-up's fields default to the
 /// parent's; its org is always the parent's.
 ///
@@ -435,11 +473,7 @@ fn decide_comment(
     comment: &AddComment,
     ctx: &Context,
 ) -> Result<Vec<Event>, DomainError> {
-    let action = match comment.visibility {
-        Visibility::Public => Action::Comment,
-        Visibility::Internal => Action::CommentInternally,
-    };
-    action.permit(ctx.actor.role)?;
+    comment_action(comment.visibility).permit(ctx.actor.role)?;
     visible(state, &ctx.actor)?.refuse_if_closed()?;
     Ok(vec![Event::CommentAdded(CommentAdded {
         comment_id: comment.comment_id,

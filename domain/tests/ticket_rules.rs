@@ -873,6 +873,62 @@ fn nobody_sees_a_ticket_that_does_not_exist() {
     assert!(!ticket::can_see(&ticket::initial(), &admin()));
 }
 
+// ================================================================ authorize
+
+/// `authorize` is the role and visibility part of `decide`: whenever
+/// `decide` refuses with `forbidden` or `not_found`, `authorize` gives the
+/// same error, and otherwise it lets the command through to its rules.
+#[test]
+fn authorize_answers_as_decide_does_before_the_commands_rules() {
+    let histories: Vec<Vec<Event>> = vec![
+        vec![],
+        vec![opened()],
+        vec![opened_with_order(5_000, "EUR")],
+        vec![opened(), escalated()],
+        vec![opened(), closed()],
+    ];
+    let actors = [
+        customer(),
+        agent(),
+        support(),
+        auditor(),
+        analyst(),
+        admin(),
+        of_org(agent(), "globex"),
+        of_org(customer(), "globex"),
+    ];
+    let steps = [
+        comment(),
+        internal_comment(),
+        escalate(),
+        refund(100, "EUR"),
+        close(),
+        follow_up(),
+    ];
+    let mut checked = 0;
+    for history in &histories {
+        for actor in &actors {
+            for step in &steps {
+                let given = given(history.clone());
+                let state = given.state().clone();
+                let authorized = match &step.command {
+                    Cmd::Ticket(command) => ticket::authorize(&state, command, actor),
+                    Cmd::FollowUp(_) => ticket::authorize_follow_up(&state, actor),
+                };
+                let decided = given.when(step.clone().by(actor.clone())).error();
+                match decided {
+                    Some(error @ (DomainError::Forbidden { .. } | DomainError::NotFound)) => {
+                        assert_eq!(authorized, Err(error), "{step:?} by {actor:?}")
+                    }
+                    _ => assert_eq!(authorized, Ok(()), "{step:?} by {actor:?}"),
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 5 * 8 * 6);
+}
+
 // ==================================================================== apply
 
 #[test]

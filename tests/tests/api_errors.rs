@@ -271,6 +271,135 @@ async fn if_match_guards_the_version() {
     assert_eq!(server.history_events(&id).await.len(), 3);
 }
 
+/// `If-Match` is checked after the role and the ticket, and before the
+/// command's rules: a stale version is 412 whatever the ticket has become
+/// meanwhile (here: closed, so the rules alone would say 409).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_if_match_is_412_before_the_rules_and_after_the_role() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    let id = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
+    let with_version = |token: &str, suffix: &str, version: &str, body: Value| {
+        server
+            .post(&format!("/v1/tickets/{id}/{suffix}"))
+            .bearer_auth(token)
+            .header("if-match", version)
+            .json(&body)
+    };
+    with_version(
+        &tokens.agent,
+        "close",
+        "\"1\"",
+        json!({"resolution": "resolved"}),
+    )
+    .reply()
+    .await
+    .expect_status(200);
+    let stale = [
+        ("comments", json!({"body": "too late"})),
+        ("escalations", json!({"reason": "other"})),
+        (
+            "refunds",
+            json!({"amount_minor": 1, "currency": "EUR", "reason": "x"}),
+        ),
+        ("close", json!({"resolution": "resolved"})),
+    ];
+    for (suffix, body) in &stale {
+        with_version(&tokens.agent, suffix, "\"1\"", body.clone())
+            .reply()
+            .await
+            .expect_problem(412, "version_mismatch");
+    }
+    // With the current version the rules answer.
+    with_version(&tokens.agent, "comments", "\"2\"", json!({"body": "x"}))
+        .reply()
+        .await
+        .expect_problem(409, "ticket_closed");
+    // A role that may not do the command is told so, stale version or not.
+    with_version(
+        &tokens.customer,
+        "escalations",
+        "\"1\"",
+        json!({"reason": "other"}),
+    )
+    .reply()
+    .await
+    .expect_problem(403, "forbidden");
+    server
+        .post("/v1/tickets")
+        .bearer_auth(&tokens.analyst)
+        .header("if-match", "\"7\"")
+        .json(&open_body())
+        .reply()
+        .await
+        .expect_problem(403, "forbidden");
+    // A follow-up names the parent's version.
+    with_version(&tokens.customer, "follow-ups", "\"1\"", json!({}))
+        .reply()
+        .await
+        .expect_problem(412, "version_mismatch");
+    with_version(&tokens.customer, "follow-ups", "\"2\"", json!({}))
+        .reply()
+        .await
+        .expect_status(201);
+    assert_eq!(server.history_events(&id).await.len(), 3);
+}
+
+/// "Role checks come first" (docs/api.md): before the path's id, the
+/// headers and the body's fields are looked at.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_that_may_not_do_a_command_gets_403_before_any_other_check() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    let id = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
+    for path in [
+        format!("/v1/tickets/{id}/comments"),
+        "/v1/tickets/not-a-uuid/comments".to_owned(),
+    ] {
+        server
+            .post(&path)
+            .bearer_auth(&tokens.analyst)
+            .header("idempotency-key", "bad key with spaces")
+            .json(&json!({"body": ""}))
+            .reply()
+            .await
+            .expect_problem(403, "forbidden");
+    }
+    server
+        .command(
+            &tokens.customer,
+            &id,
+            "escalations",
+            &json!({"reason": "no such reason"}),
+        )
+        .await
+        .expect_problem(403, "forbidden");
+    server
+        .command(&tokens.auditor, &id, "follow-ups", &json!({"subject": ""}))
+        .await
+        .expect_problem(403, "forbidden");
+    server
+        .post("/v1/tickets")
+        .bearer_auth(&tokens.admin)
+        .json(&json!({"subject": ""}))
+        .reply()
+        .await
+        .expect_problem(403, "forbidden");
+    server
+        .put(&format!("/v1/orgs/{ORG}/policy"))
+        .bearer_auth(&tokens.agent)
+        .json(&json!({"intake_window_days": 0}))
+        .reply()
+        .await
+        .expect_problem(403, "forbidden");
+    // The same bodies from a role that may do the command: their own codes.
+    server
+        .command(&tokens.agent, &id, "comments", &json!({"body": ""}))
+        .await
+        .expect_problem(422, "invalid_field");
+    assert_eq!(server.history_events(&id).await.len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_and_orgs_are_refused_with_forbidden_and_forbidden_org() {
     let server = Server::start().await;

@@ -512,6 +512,11 @@ impl When {
         }
     }
 
+    /// The refusal, if the command was refused.
+    pub fn error(self) -> Option<DomainError> {
+        self.outcome.err()
+    }
+
     #[track_caller]
     pub fn then_err(self, expected: DomainError) {
         match self.outcome {
