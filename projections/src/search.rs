@@ -11,7 +11,7 @@ use crate::model::{number_key, order_prefix};
 use crate::store;
 use crate::view::{Scope, TicketSummary};
 
-/// Tickets one order-number search answers at most.
+/// Tickets one order-number search answers at most: the newest.
 pub const SEARCH_ITEMS_MAX: usize = 500;
 
 pub(crate) fn by_number(
@@ -44,7 +44,9 @@ pub(crate) fn by_order(
 ) -> Result<Vec<TicketSummary>, ProjectionError> {
     let prefix = order_prefix(order_number);
     let mut items = Vec::new();
-    for entry in tree.scan_prefix(prefix.as_bytes()) {
+    // Newest first: ticket ids are UUID v7 and sort by creation time, so
+    // the tickets cut off beyond [`SEARCH_ITEMS_MAX`] are the oldest.
+    for entry in tree.scan_prefix(prefix.as_bytes()).rev() {
         let (key, value) = entry?;
         let ticket = KeyReader::new(&key[prefix.as_bytes().len()..])
             .uuid()

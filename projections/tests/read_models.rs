@@ -13,7 +13,7 @@ use docket_domain::codec;
 use docket_domain::types::{OrgScope, Role, Status, TicketId, Visibility};
 use docket_projections::{
     CommitBound, CursorProblem, EventMeta, InboxQuery, InboxSort, KpiBucket, KpiQuery,
-    ProjectionError, RunConfig, Scope, SlaQuery, SlaState, TicketView,
+    ProjectionError, RunConfig, Scope, SlaQuery, SlaState, TicketView, SEARCH_ITEMS_MAX,
 };
 
 fn agent_of(org: &str) -> Scope {
@@ -503,6 +503,42 @@ async fn search_by_number_and_order_number_stays_in_scope() {
         .expect("search")
         .is_empty());
     let _ = (desk.c, desk.d);
+}
+
+/// An order with more tickets than one answer holds: the newest
+/// `SEARCH_ITEMS_MAX` are answered, newest first.
+#[tokio::test]
+async fn an_order_search_past_its_limit_answers_the_newest_tickets() {
+    let (_dir, views) = temp_views();
+    let mut log = Log::new();
+    let t0 = at("2026-03-02T09:00:00Z");
+    let total = SEARCH_ITEMS_MAX + 20;
+    let opened: Vec<TicketId> = (0..total)
+        .map(|i| {
+            let when = t0 + Duration::minutes(i as i64);
+            log.open_with(
+                when,
+                "acme",
+                "delivery",
+                Some(("ORD-BIG", 5_000, "EUR")),
+                None,
+            )
+        })
+        .collect();
+    apply(&views, &log).await;
+    let found: Vec<TicketId> = views
+        .search_order("ORD-BIG", &agent_of("acme"))
+        .expect("search")
+        .iter()
+        .map(|s| s.ticket_id)
+        .collect();
+    let newest: Vec<TicketId> = opened
+        .iter()
+        .rev()
+        .take(SEARCH_ITEMS_MAX)
+        .copied()
+        .collect();
+    assert_eq!(found, newest);
 }
 
 #[tokio::test]
