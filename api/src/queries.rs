@@ -187,12 +187,26 @@ pub fn policy_json(org: &OrgId, policy: &OrgPolicy, version: u64, position: Opti
     value
 }
 
-/// `GET /v1/orgs/{org}/policy`: admins, and the org's own agents.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyParams {
+    min_position: Option<u64>,
+}
+
+/// `GET /v1/orgs/{org}/policy`: admins, and the org's own agents. Read from
+/// the log (the policy streams), so `X-Min-Position` waits for the log.
 pub async fn policy(
     State(state): State<AppState>,
     Auth(actor): Auth,
     Path(org): Path<String>,
+    headers: HeaderMap,
+    Query(params): Query<PolicyParams>,
 ) -> Result<Response, ApiError> {
+    if !matches!(actor.role, Role::Admin | Role::Auditor | Role::Agent) {
+        return Err(ApiError::forbidden(
+            "only admins, auditors and the org's agents read its policy",
+        ));
+    }
     let org = parse::path_org(&org)?;
     let may = match actor.role {
         Role::Admin | Role::Auditor => actor.org.covers(&org),
@@ -203,6 +217,12 @@ pub async fn policy(
         return Err(ApiError::forbidden(
             "only admins, auditors and the org's agents read its policy",
         ));
+    }
+    if let Some(position) = min_position(&headers, params.min_position)? {
+        state
+            .views
+            .wait_for_log(position, MIN_POSITION_WAIT)
+            .await?;
     }
     let (version, policy) = state.commands.policy_with_version(&org)?;
     Ok(Json(policy_json(&org, &policy, version, None)).into_response())

@@ -73,6 +73,51 @@ async fn a_position_never_reached_answers_projection_lagging() {
         .expect_problem(503, "projection_lagging");
 }
 
+/// "Every GET accepts `X-Min-Position`": the policy too (it is read from
+/// the log, so it waits for the log).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_policy_read_takes_min_position_too() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    let set = server
+        .set_policy(ORG, &json!({"intake_window_days": 30}))
+        .await;
+    let position = set["position"].as_u64().expect("position");
+    let read = |min: &str| {
+        server
+            .get(&format!("/v1/orgs/{ORG}/policy?min_position={min}"))
+            .bearer_auth(&tokens.agent)
+    };
+    let policy = read(&position.to_string()).reply().await.expect_status(200);
+    assert_eq!(policy["intake_window_days"], 30);
+    assert_eq!(policy["version"], set["version"]);
+    server
+        .get(&format!("/v1/orgs/{ORG}/policy"))
+        .bearer_auth(&tokens.agent)
+        .header("x-min-position", "soon")
+        .reply()
+        .await
+        .expect_problem(400, "invalid_min_position");
+    read("soon")
+        .reply()
+        .await
+        .expect_problem(400, "invalid_query");
+    server
+        .get(&format!("/v1/orgs/{ORG}/policy"))
+        .bearer_auth(&tokens.agent)
+        .header("x-min-position", "1000000")
+        .reply()
+        .await
+        .expect_problem(503, "projection_lagging");
+    // The role before the org in the path.
+    server
+        .get("/v1/orgs/NOT%20AN%20ORG/policy")
+        .bearer_auth(&tokens.analyst)
+        .reply()
+        .await
+        .expect_problem(403, "forbidden");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_event_feed_pages_through_the_whole_log() {
     let server = Server::start().await;
