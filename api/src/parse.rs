@@ -217,10 +217,10 @@ pub fn optional_date(field: &str, text: Option<&str>) -> Result<Option<Date>, Ap
 }
 
 fn currency(text: &str) -> Result<Currency, ApiError> {
-    Currency::parse(text).ok_or_else(|| {
+    Currency::parse_iso_4217(text).ok_or_else(|| {
         ApiError::invalid(
             "invalid_field",
-            "currency must be an ISO 4217 code of three upper-case letters",
+            "currency must be a code of the ISO 4217 list, in upper case (such as EUR)",
         )
     })
 }

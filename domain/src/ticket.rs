@@ -8,7 +8,9 @@
 //!    looked at, so this reveals nothing about it);
 //! 2. does the ticket exist and may the actor see it? (`not_found`, the same
 //!    answer for both);
-//! 3. the command's own rules, in the order the contract lists them.
+//! 3. the command's own rules: a closed ticket first (`ticket_closed`:
+//!    nothing changes a closed ticket, so no other rule is worth reporting),
+//!    then the others in the order the contract lists them.
 //!
 //! Defaults of `open`: `impact` and `channel` are `Option`s in the command and
 //! the domain applies the contract's defaults (`medium`, `portal`), so the

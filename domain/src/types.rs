@@ -236,6 +236,15 @@ impl Currency {
             .then_some(Currency(bytes))
     }
 
+    /// [`Currency::parse`], for a command: also one of the codes of the
+    /// ISO 4217 list (current, superseded, funds and special codes alike;
+    /// a refund may concern an order paid in a currency since replaced).
+    /// Stored events are decoded with `parse` alone: a code accepted once
+    /// stays readable whatever the list becomes.
+    pub fn parse_iso_4217(text: &str) -> Option<Currency> {
+        Currency::parse(text).filter(|_| iso_currency::Currency::from_code(text).is_some())
+    }
+
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).expect("a currency is ASCII by construction")
     }
@@ -486,5 +495,22 @@ pub mod date {
             struct Wrapped(#[serde(with = "super")] Date);
             Ok(Option::<Wrapped>::deserialize(deserializer)?.map(|Wrapped(date)| date))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Currency;
+
+    #[test]
+    fn a_command_takes_only_codes_of_the_iso_4217_list_and_events_keep_any_three_letters() {
+        for code in ["EUR", "USD", "JPY", "CHF", "HRK", "XAU"] {
+            assert!(Currency::parse_iso_4217(code).is_some(), "{code}");
+        }
+        for code in ["ZZZ", "EURO", "eur", "EU", "", "ÉUR"] {
+            assert!(Currency::parse_iso_4217(code).is_none(), "{code}");
+        }
+        // What an older version accepted stays decodable.
+        assert!(Currency::parse("ZZZ").is_some());
     }
 }

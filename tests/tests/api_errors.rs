@@ -271,6 +271,41 @@ async fn if_match_guards_the_version() {
     assert_eq!(server.history_events(&id).await.len(), 3);
 }
 
+/// "an ISO 4217 code": three upper-case letters are not enough.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_currency_outside_the_iso_4217_list_is_refused() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    server
+        .open(&tokens.customer, &open_body_with_order(5_000, "ZZZ"))
+        .await
+        .expect_problem(422, "invalid_field");
+    let id = id_of(
+        &server
+            .open_ok(&tokens.customer, &open_body_with_order(5_000, "JPY"))
+            .await,
+    );
+    server
+        .command(
+            &tokens.agent,
+            &id,
+            "refunds",
+            &json!({"amount_minor": 100, "currency": "ZZZ", "reason": "late"}),
+        )
+        .await
+        .expect_problem(422, "invalid_field");
+    server
+        .command(
+            &tokens.agent,
+            &id,
+            "refunds",
+            &json!({"amount_minor": 100, "currency": "JPY", "reason": "late"}),
+        )
+        .await
+        .expect_status(200);
+    assert_eq!(server.history_events(&id).await.len(), 2);
+}
+
 /// `If-Match` is checked after the role and the ticket, and before the
 /// command's rules: a stale version is 412 whatever the ticket has become
 /// meanwhile (here: closed, so the rules alone would say 409).
