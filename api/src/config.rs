@@ -76,16 +76,16 @@ pub enum Command {
 
 #[derive(Debug, Clone, Args)]
 pub struct TokenArgs {
-    #[arg(long)]
+    #[arg(long, env = "DOCKET_TOKEN_SUB")]
     pub sub: String,
     /// An org id, or `*` for platform-wide staff.
-    #[arg(long)]
+    #[arg(long, env = "DOCKET_TOKEN_ORG")]
     pub org: String,
     /// customer, agent, support, auditor, analyst or admin.
-    #[arg(long)]
+    #[arg(long, env = "DOCKET_TOKEN_ROLE")]
     pub role: String,
     /// Lifetime: a number with a unit, `s`, `m`, `h` or `d` (e.g. `90m`).
-    #[arg(long, default_value = "1h", value_parser = parse_ttl)]
+    #[arg(long, env = "DOCKET_TOKEN_TTL", default_value = "1h", value_parser = parse_ttl)]
     pub ttl: Duration,
 }
 

@@ -278,6 +278,34 @@ async fn without_a_secret_the_server_makes_one_that_token_signs_with() {
         events["events"][0]["actor"],
         json!({"sub": "ops", "role": "agent"})
     );
+    // Every flag has its DOCKET_* twin, the token's too.
+    let from_env = docketd_command()
+        .arg("token")
+        .env("DOCKET_TOKEN_SUB", "env-ops")
+        .env("DOCKET_TOKEN_ORG", ORG)
+        .env("DOCKET_TOKEN_ROLE", "customer")
+        .env("DOCKET_TOKEN_TTL", "5m")
+        .env("DOCKET_DATA_DIR", server.data_dir())
+        .output()
+        .expect("run docketd token");
+    assert!(
+        from_env.status.success(),
+        "{}",
+        String::from_utf8_lossy(&from_env.stderr)
+    );
+    let env_token = String::from_utf8(from_env.stdout).expect("a token is ASCII");
+    let opened = server.open_ok(env_token.trim(), &open_body()).await;
+    let history = server
+        .get(&format!("/v1/tickets/{}/history", id_of(&opened)))
+        .bearer_auth(signed)
+        .reply()
+        .await
+        .expect_status(200);
+    assert_eq!(
+        history["events"][0]["actor"],
+        json!({"sub": "env-ops", "role": "customer"})
+    );
+
     // The harness's secret is not the server's.
     server
         .open(&token("agent", ORG), &open_body())
