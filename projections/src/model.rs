@@ -50,8 +50,48 @@ pub(crate) const TICKET_CACHE_MAX: usize = 32_768;
 const DAY_CACHE_MAX: usize = 2_048;
 /// Ticket-number blocks kept between commits.
 const NUMBER_CACHE_MAX: usize = 1_024;
-/// Commits remembered for pruning by log time.
+/// Commits remembered for pruning by log time (one per second of log time
+/// at most: 18 hours, against the hour a cursor is kept).
 const COMMITS_REMEMBERED_MAX: usize = 65_536;
+/// The log time between two remembered commits.
+const COMMIT_TIME_STEP_NANOS: i64 = 1_000_000_000;
+
+/// Commit positions and the newest log time by each, oldest first: what
+/// tells which superseded inbox entries are older than the retention.
+///
+/// One commit per second of log time at most: pruning by log time needs no
+/// finer step (a superseded entry may live a second longer), and with one
+/// entry per commit a few hundred commits a second filled
+/// `COMMITS_REMEMBERED_MAX` in minutes, expiring cursors long before their
+/// hour.
+#[derive(Debug, Default)]
+struct CommitTimes(VecDeque<(u64, i64)>);
+
+impl CommitTimes {
+    fn remember(&mut self, position: u64, log_time: i64) {
+        let within_a_step = self.0.back().is_some_and(|&(_, remembered)| {
+            log_time < remembered.saturating_add(COMMIT_TIME_STEP_NANOS)
+        });
+        if !within_a_step {
+            self.0.push_back((position, log_time));
+        }
+    }
+
+    /// Forgets the commits made by `cutoff` (and the oldest past
+    /// `COMMITS_REMEMBERED_MAX`); returns the newest position forgotten
+    /// (0: none), up to which superseded entries may go.
+    fn forget_until(&mut self, cutoff: i64) -> u64 {
+        let mut forgotten = 0;
+        while let Some(&(position, log_time)) = self.0.front() {
+            if log_time > cutoff && self.0.len() <= COMMITS_REMEMBERED_MAX {
+                break;
+            }
+            forgotten = forgotten.max(position);
+            self.0.pop_front();
+        }
+        forgotten
+    }
+}
 /// Orgs remembered as already having their `O` entry.
 const KNOWN_ORGS_MAX: usize = 65_536;
 
@@ -90,8 +130,7 @@ pub(crate) struct ReadModels {
     known_orgs: HashSet<OrgId>,
     /// Writes that need no read-modify-write (order numbers, org entries).
     batch: store::Writes,
-    /// (commit position, newest log time by then), oldest first.
-    commits: VecDeque<(u64, i64)>,
+    commits: CommitTimes,
     newest_log_time: i64,
 }
 
@@ -106,7 +145,7 @@ impl ReadModels {
             dirty_policies: Vec::new(),
             known_orgs: HashSet::new(),
             batch: store::Writes::default(),
-            commits: VecDeque::new(),
+            commits: CommitTimes::default(),
             newest_log_time: i64::MIN,
         }
     }
@@ -335,7 +374,7 @@ impl ReadModels {
                 );
             }
         }
-        self.commits.push_back((position, self.newest_log_time));
+        self.commits.remember(position, self.newest_log_time);
         if retain {
             let floor = self.prune(tree, &mut batch, position)?;
             checkpoint.cursor_floor = checkpoint.cursor_floor.max(floor);
@@ -365,14 +404,9 @@ impl ReadModels {
         position: u64,
     ) -> Result<u64, ProjectionError> {
         let cutoff = self.newest_log_time.saturating_sub(RETAIN_LOG_NANOS);
-        let mut prune_to = position.saturating_sub(RETAIN_POSITIONS);
-        while let Some(&(commit, log_time)) = self.commits.front() {
-            if log_time > cutoff && self.commits.len() <= COMMITS_REMEMBERED_MAX {
-                break;
-            }
-            prune_to = prune_to.max(commit);
-            self.commits.pop_front();
-        }
+        let prune_to = position
+            .saturating_sub(RETAIN_POSITIONS)
+            .max(self.commits.forget_until(cutoff));
         if prune_to == 0 {
             return Ok(0);
         }
@@ -591,4 +625,35 @@ pub(crate) fn order_key(order_number: &str, ticket: Uuid) -> Key {
 
 pub(crate) fn order_prefix(order_number: &str) -> Key {
     Key::new(keys::ORDER).str(order_number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CommitTimes, COMMITS_REMEMBERED_MAX};
+
+    const SECOND: i64 = 1_000_000_000;
+
+    #[test]
+    fn commits_are_remembered_once_per_second_of_log_time_so_a_busy_hour_fits() {
+        let mut commits = CommitTimes::default();
+        // An hour at 200 commits a second: 720,000 commits, ten times the
+        // number of entries kept.
+        let per_second = 200;
+        for second in 0..3_600i64 {
+            for i in 0..per_second {
+                let position = (second * per_second + i + 1) as u64;
+                commits.remember(position, second * SECOND + i * (SECOND / per_second));
+            }
+        }
+        assert_eq!(commits.0.len(), 3_600);
+        assert!(commits.0.len() <= COMMITS_REMEMBERED_MAX);
+        // Nothing newer than the cutoff goes: with the hour's start as the
+        // cutoff, only the commits of its first second may be pruned.
+        assert_eq!(commits.forget_until(0), 1);
+        assert_eq!(commits.forget_until(SECOND / 2), 0);
+        // Half an hour in: up to the first commit of the second at 1,800 s.
+        let forgotten = commits.forget_until(1_800 * SECOND);
+        assert_eq!(forgotten, (1_800 * per_second + 1) as u64);
+        assert_eq!(commits.0.len(), 1_799);
+    }
 }
