@@ -39,6 +39,12 @@ impl<T> JsonBody<T> {
     pub fn value(self) -> Result<T, ApiError> {
         self.shaped
     }
+
+    /// The body as `T`, if it has that shape: for a role check that depends
+    /// on the body, made before its 422.
+    pub fn peek(&self) -> Option<&T> {
+        self.shaped.as_ref().ok()
+    }
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {

@@ -187,12 +187,6 @@ pub fn policy_json(org: &OrgId, policy: &OrgPolicy, version: u64, position: Opti
     value
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyParams {
-    min_position: Option<u64>,
-}
-
 /// `GET /v1/orgs/{org}/policy`: admins, and the org's own agents. Read from
 /// the log (the policy streams), so `X-Min-Position` waits for the log.
 pub async fn policy(
@@ -200,23 +194,20 @@ pub async fn policy(
     Auth(actor): Auth,
     Path(org): Path<String>,
     headers: HeaderMap,
-    Query(params): Query<PolicyParams>,
+    Query(params): Query<MinPositionParams>,
 ) -> Result<Response, ApiError> {
+    let refused =
+        || ApiError::forbidden("only admins, auditors and the org's agents read its policy");
     if !matches!(actor.role, Role::Admin | Role::Auditor | Role::Agent) {
-        return Err(ApiError::forbidden(
-            "only admins, auditors and the org's agents read its policy",
-        ));
+        return Err(refused());
     }
     let org = parse::path_org(&org)?;
     let may = match actor.role {
-        Role::Admin | Role::Auditor => actor.org.covers(&org),
         Role::Agent => actor.org == OrgScope::Org(org.clone()),
-        _ => false,
+        _ => actor.org.covers(&org),
     };
     if !may {
-        return Err(ApiError::forbidden(
-            "only admins, auditors and the org's agents read its policy",
-        ));
+        return Err(refused());
     }
     if let Some(position) = min_position(&headers, params.min_position)? {
         state
@@ -260,9 +251,10 @@ pub fn status_json(status: StatusCode, body: Value) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// The query of a GET whose only parameter is `min_position`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TicketParams {
+pub struct MinPositionParams {
     min_position: Option<u64>,
 }
 
@@ -271,7 +263,7 @@ pub async fn ticket(
     Auth(actor): Auth,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Query(params): Query<TicketParams>,
+    Query(params): Query<MinPositionParams>,
 ) -> Result<Response, ApiError> {
     may_read_tickets(&actor)?;
     let ticket_id = parse::path_ticket(&id)?;

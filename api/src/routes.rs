@@ -15,6 +15,7 @@ use tower_http::trace::TraceLayer;
 use uuid::Uuid;
 
 use docket_domain::access::Action;
+use docket_domain::types::Visibility;
 
 use crate::auth::Auth;
 use crate::commands::{Answer, CommandMeta};
@@ -175,8 +176,9 @@ async fn follow_up(
 }
 
 /// The four commands on one ticket differ only in their body, parser and
-/// the role check made before anything else is looked at (a public comment's:
-/// the roles that may comment at all).
+/// the role check made before anything else is looked at: `$action` names
+/// the action from the body, if it has the right shape (an internal comment
+/// is another action than a public one).
 macro_rules! ticket_command {
     ($name:ident, $body:ty, $parse:path, $suffix:literal, $action:expr) => {
         async fn $name(
@@ -186,7 +188,8 @@ macro_rules! ticket_command {
             headers: HeaderMap,
             body: JsonBody<$body>,
         ) -> Result<Response, ApiError> {
-            $action.permit(actor.role)?;
+            let action: fn(Option<&$body>) -> Action = $action;
+            action(body.peek()).permit(actor.role)?;
             let ticket_id = parse::path_ticket(&id)?;
             let path = format!("/v1/tickets/{ticket_id}/{}", $suffix);
             let meta = meta(actor, &headers, &Method::POST, &path, &body.raw)?;
@@ -202,23 +205,26 @@ ticket_command!(
     dto::CommentBody,
     parse::comment,
     "comments",
-    Action::Comment
+    |body| {
+        match body.and_then(|body| body.visibility) {
+            Some(Visibility::Internal) => Action::CommentInternally,
+            _ => Action::Comment,
+        }
+    }
 );
 ticket_command!(
     escalate,
     dto::EscalateBody,
     parse::escalate,
     "escalations",
-    Action::Escalate
+    |_| Action::Escalate
 );
-ticket_command!(
-    refund,
-    dto::RefundBody,
-    parse::refund,
-    "refunds",
+ticket_command!(refund, dto::RefundBody, parse::refund, "refunds", |_| {
     Action::Refund
-);
-ticket_command!(close, dto::CloseBody, parse::close, "close", Action::Close);
+});
+ticket_command!(close, dto::CloseBody, parse::close, "close", |_| {
+    Action::Close
+});
 
 async fn set_policy(
     State(state): State<AppState>,

@@ -60,8 +60,10 @@ const COMMIT_TIME_STEP_NANOS: i64 = 1_000_000_000;
 /// tells which superseded inbox entries are older than the retention.
 ///
 /// One commit per second of log time at most: pruning by log time needs no
-/// finer step (a superseded entry may live a second longer), and with one
-/// entry per commit a few hundred commits a second filled
+/// finer step (the entries superseded by a commit not remembered go with
+/// the next remembered one: at most a second later under a steady load,
+/// later after a quiet spell, never sooner), and with one entry per commit a
+/// few hundred commits a second filled
 /// `COMMITS_REMEMBERED_MAX` in minutes, expiring cursors long before their
 /// hour.
 #[derive(Debug, Default)]

@@ -565,17 +565,25 @@ struct Candidate {
     pipeline: Pipeline,
 }
 
+/// A live run that lasted this long (or applied anything) counts as the
+/// projection working again: its failure is a new one.
+const RAN_AGAIN_AFTER: Duration = Duration::from_secs(30);
+
 async fn run_live<S: FeedSource>(
     inner: Arc<Inner>,
     source: Arc<S>,
     mut control: mpsc::Receiver<Control>,
     config: RunConfig,
 ) {
-    let mut backoff = Duration::from_millis(50);
+    const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+    let mut backoff = FIRST_BACKOFF;
     // A failure that repeats (the replica's stream unreachable while NATS is
-    // down, every few seconds) is logged once, then at debug until another.
+    // down, every few seconds) is logged once, then at debug until the
+    // projection has run again: a later outage is logged anew.
     let mut last_logged: Option<String> = None;
     loop {
+        let started = Instant::now();
+        let applied_before = *inner.applied.borrow();
         let result = async {
             let served = inner.served();
             let instance = Instance::open(served.generation, served.tree)?;
@@ -587,6 +595,11 @@ async fn run_live<S: FeedSource>(
             Ok(()) => return,
             Err(error) => {
                 let message = error.to_string();
+                if started.elapsed() >= RAN_AGAIN_AFTER || *inner.applied.borrow() > applied_before
+                {
+                    last_logged = None;
+                    backoff = FIRST_BACKOFF;
+                }
                 if last_logged.as_deref() == Some(message.as_str()) {
                     tracing::debug!(%error, "projection failed again; restarting from its checkpoint");
                 } else {

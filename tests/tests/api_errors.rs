@@ -271,7 +271,8 @@ async fn if_match_guards_the_version() {
     assert_eq!(server.history_events(&id).await.len(), 3);
 }
 
-/// "an ISO 4217 code": three upper-case letters are not enough.
+/// "an ISO 4217 code": three upper-case letters are not enough for an
+/// order; a refund must be in its order's currency.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_currency_outside_the_iso_4217_list_is_refused() {
     let server = Server::start().await;
@@ -293,7 +294,7 @@ async fn a_currency_outside_the_iso_4217_list_is_refused() {
             &json!({"amount_minor": 100, "currency": "ZZZ", "reason": "late"}),
         )
         .await
-        .expect_problem(422, "invalid_field");
+        .expect_problem(422, "currency_mismatch");
     server
         .command(
             &tokens.agent,
@@ -407,6 +408,15 @@ async fn a_role_that_may_not_do_a_command_gets_403_before_any_other_check() {
             "escalations",
             &json!({"reason": "no such reason"}),
         )
+        .await
+        .expect_problem(403, "forbidden");
+    // Which comment it is depends on the body: a customer's internal one.
+    server
+        .post("/v1/tickets/not-a-uuid/comments")
+        .bearer_auth(&tokens.customer)
+        .header("idempotency-key", "bad key with spaces")
+        .json(&json!({"body": "", "visibility": "internal"}))
+        .reply()
         .await
         .expect_problem(403, "forbidden");
     server
