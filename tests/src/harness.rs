@@ -72,6 +72,19 @@ pub struct Options {
     pub data_dir: Option<PathBuf>,
     /// More environment variables for the server (`DOCKET_LOG_FORMAT`, ...).
     pub env: Vec<(String, String)>,
+    /// More command-line arguments for the server (`--jwt-secret-file`, ...).
+    pub args: Vec<String>,
+    /// How the server is told its address and data folder.
+    pub placement: Placement,
+}
+
+/// How a harness server is told where to listen and which folder to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// `--listen` and `--data-dir`.
+    Flags,
+    /// Their environment twins, `DOCKET_LISTEN` and `DOCKET_DATA_DIR`.
+    Environment,
 }
 
 impl Default for Options {
@@ -81,6 +94,8 @@ impl Default for Options {
             jwt_secret: Some(TEST_SECRET.to_owned()),
             data_dir: None,
             env: Vec::new(),
+            args: Vec::new(),
+            placement: Placement::Flags,
         }
     }
 }
@@ -103,6 +118,17 @@ impl Options {
 
     pub fn env(mut self, name: &str, value: &str) -> Options {
         self.env.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn arg(mut self, arg: &str) -> Options {
+        self.args.push(arg.to_owned());
+        self
+    }
+
+    /// `DOCKET_LISTEN` and `DOCKET_DATA_DIR` instead of the flags.
+    pub fn placed_by_environment(mut self) -> Options {
+        self.placement = Placement::Environment;
         self
     }
 }
@@ -698,11 +724,22 @@ fn spawn_server(options: &Options, data_dir: &Path, addr: SocketAddr, log_path: 
     let log = File::create(log_path).expect("create the server's log file");
     let log_err = log.try_clone().expect("share the log file");
     let mut command = docketd_command();
+    match options.placement {
+        Placement::Flags => {
+            command
+                .arg("--listen")
+                .arg(addr.to_string())
+                .arg("--data-dir")
+                .arg(data_dir);
+        }
+        Placement::Environment => {
+            command
+                .env("DOCKET_LISTEN", addr.to_string())
+                .env("DOCKET_DATA_DIR", data_dir);
+        }
+    }
     command
-        .arg("--listen")
-        .arg(addr.to_string())
-        .arg("--data-dir")
-        .arg(data_dir)
+        .args(&options.args)
         .stdin(Stdio::null())
         .stdout(log)
         .stderr(log_err);

@@ -1,19 +1,22 @@
 //! The server's life: SIGTERM exits 0 and a restart on the same folder
 //! shows every ticket and history as before; a second `docketd` on a folder
 //! in use is refused; without a configured secret the server makes its own
-//! and `docketd token --data-dir` signs with it.
+//! and `docketd token --data-dir` signs with it; a secret file and the
+//! `DOCKET_*` twins of the placement flags configure it as the flags do.
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use docket_tests::harness::{
-    docketd_command, free_port, id_of, open_body, open_body_with_order, token, wait_exit, Options,
-    ReplyExt, Server, Tokens, ORG, OTHER_ORG,
+    docketd_command, free_port, id_of, open_body, open_body_with_order, sign, token, unix_now,
+    wait_exit, Options, ReplyExt, Server, Tokens, ORG, OTHER_ORG,
 };
 use serde_json::{json, Value};
 
 /// How long a refused second server may take to give up.
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(30);
+/// The secret kept in a `--jwt-secret-file`: not the harness's.
+const FILE_SECRET: &str = "docket-secret-from-a-file-9876543210";
 
 /// Everything a reader can see of some tickets, for comparing two runs.
 async fn snapshot(server: &Server, ids: &[String]) -> Vec<Value> {
@@ -331,4 +334,85 @@ async fn without_a_secret_the_server_makes_one_that_token_signs_with() {
             .expect("run docketd token");
         assert_eq!(refused.status.code(), Some(2), "{args:?}");
     }
+}
+
+/// "verified with the secret given to the server (`DOCKET_JWT_SECRET`, or a
+/// file named by `--jwt-secret-file`)", and the flag's environment twin
+/// `DOCKET_JWT_SECRET_FILE` (README, Configuration): tokens signed with the
+/// file's secret are taken, tokens signed with any other key are 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_file_named_by_flag_or_environment_decides_which_tokens_are_taken() {
+    let secrets = tempfile::tempdir().expect("a folder for the secret file");
+    let path = secrets.path().join("jwt-secret");
+    std::fs::write(&path, FILE_SECRET).expect("write the secret file");
+    let path = path.to_str().expect("temp paths are UTF-8");
+    let in_an_hour = unix_now() + 3600;
+    let from_file = sign(
+        FILE_SECRET,
+        &json!({"sub": "filed", "org": ORG, "role": "agent", "exp": in_an_hour}),
+    );
+    let harness_signed = token("agent", ORG);
+    for (how, options) in [
+        (
+            "--jwt-secret-file",
+            Options::default()
+                .without_secret()
+                .arg("--jwt-secret-file")
+                .arg(path),
+        ),
+        (
+            "DOCKET_JWT_SECRET_FILE",
+            Options::default()
+                .without_secret()
+                .env("DOCKET_JWT_SECRET_FILE", path),
+        ),
+    ] {
+        let server = Server::start_with(options).await;
+        let id = id_of(&server.open_ok(&from_file, &open_body()).await);
+        let history = server.history(&from_file, &id).await.expect_status(200);
+        assert_eq!(
+            history["events"][0]["actor"],
+            json!({"sub": "filed", "role": "agent"}),
+            "{how}"
+        );
+        let refused = server.open(&harness_signed, &open_body()).await;
+        assert_eq!(refused.status, 401, "{how}: {}", refused.text());
+        refused.expect_problem(401, "unauthorized");
+        server
+            .history(&harness_signed, &id)
+            .await
+            .expect_problem(401, "unauthorized");
+        assert!(
+            !server.data_dir().join("jwt-secret").exists(),
+            "{how}: a secret was generated although a file was named"
+        );
+    }
+}
+
+/// "Every flag has a `DOCKET_*` environment twin (`DOCKET_LISTEN`,
+/// `DOCKET_DATA_DIR`, ...)": started without `--listen` and `--data-dir`,
+/// docketd serves on the address `DOCKET_LISTEN` names and keeps its log in
+/// the folder `DOCKET_DATA_DIR` names, where a restart finds it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_address_and_data_folder_come_from_their_environment_twins() {
+    let folder = tempfile::tempdir().expect("a data folder");
+    let options = Options::default()
+        .placed_by_environment()
+        .data_dir(folder.path());
+    // The harness waited for /healthz on the address in DOCKET_LISTEN.
+    let server = Server::start_with(options).await;
+    let tokens = Tokens::for_org(ORG);
+    let id = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
+    assert!(
+        folder.path().join("log").is_dir(),
+        "no log/ in the DOCKET_DATA_DIR folder {}",
+        folder.path().display()
+    );
+    let before = server.history_events(&id).await;
+
+    // Again on a new address, the same folder: the ticket is there.
+    let (status, server) = server.restart().await;
+    assert_eq!(status.code(), Some(0), "SIGTERM exits 0");
+    assert_eq!(server.history_events(&id).await, before);
+    server.open_ok(&tokens.customer, &open_body()).await;
 }

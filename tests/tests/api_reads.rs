@@ -1,6 +1,7 @@
 //! Reads: read-your-writes with `X-Min-Position`, 503 `projection_lagging`
-//! for a position never reached, the event feed, and the ops endpoints that
-//! need no token; JSON logs with the request id.
+//! for a position never reached, the event feed and its page sizes, the ops
+//! endpoints that need no token, the paths `/openapi.json` lists; JSON logs
+//! with the request id.
 
 use docket_tests::harness::{id_of, open_body, Options, ReplyExt, Server, Tokens, ORG};
 use serde_json::{json, Value};
@@ -191,6 +192,54 @@ async fn the_event_feed_pages_through_the_whole_log() {
     assert_eq!(end["events"], json!([]));
 }
 
+/// "`limit` defaults to 100, at most 1000" (contract v1.1) and "`limit`
+/// outside 1..1000 gets 422 `invalid_query`" (docs/api.md): a log of 120
+/// events is read 100 at a time unless the reader asks otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_event_feed_answers_100_events_unless_asked_otherwise() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    for _ in 0..60 {
+        let id = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
+        server
+            .command(&tokens.agent, &id, "comments", &json!({"body": "hi"}))
+            .await
+            .expect_status(200);
+    }
+    let read = |query: &str| {
+        server
+            .get(&format!("/v1/events{query}"))
+            .bearer_auth(&tokens.platform_auditor)
+    };
+    let positions = |page: &Value| -> Vec<u64> {
+        page["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|event| event["position"].as_u64().expect("a position"))
+            .collect()
+    };
+    let first = read("").reply().await.expect_status(200);
+    assert_eq!(positions(&first), (1..=100).collect::<Vec<u64>>());
+    let rest = read("?after=100").reply().await.expect_status(200);
+    assert_eq!(positions(&rest), (101..=120).collect::<Vec<u64>>());
+    let whole = read("?limit=1000").reply().await.expect_status(200);
+    assert_eq!(positions(&whole), (1..=120).collect::<Vec<u64>>());
+    assert_eq!(
+        whole["events"].as_array().expect("events")[..100],
+        first["events"].as_array().expect("events")[..],
+        "a default page is the start of the whole feed"
+    );
+    let one = read("?after=119&limit=1").reply().await.expect_status(200);
+    assert_eq!(positions(&one), [120]);
+    for limit in ["0", "1001"] {
+        read(&format!("?limit={limit}"))
+            .reply()
+            .await
+            .expect_problem(422, "invalid_query");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ops_endpoints_need_no_token() {
     let server = Server::start().await;
@@ -263,9 +312,31 @@ async fn ops_endpoints_need_no_token() {
     assert!(openapi["openapi"]
         .as_str()
         .is_some_and(|v| v.starts_with('3')));
+}
+
+/// "`/openapi.json` lists every `/v1` path of this contract" (contract
+/// v1.1), each with the methods the contract gives it: the commands, the
+/// ticket reads, search, inboxes, SLA lists, KPIs, the feed, policies and
+/// the test clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_lists_every_v1_path_of_the_contract() {
+    let server = Server::start().await;
+    let openapi = server.get("/openapi.json").reply().await.expect_status(200);
     let paths = openapi["paths"].as_object().expect("paths");
+    // The contract writes the inbox as `/v1/inbox/{open|waiting|closed}`;
+    // the parameter's name is the project's.
+    let inbox = paths
+        .iter()
+        .find(|(path, _)| path.starts_with("/v1/inbox/{"))
+        .map(|(_, item)| item);
+    assert!(
+        inbox.is_some_and(|item| item.get("get").is_some()),
+        "/openapi.json lacks get /v1/inbox/{{status}}: {:?}",
+        paths.keys().collect::<Vec<_>>()
+    );
     for (path, method) in [
         ("/v1/tickets", "post"),
+        ("/v1/tickets", "get"),
         ("/v1/tickets/{id}", "get"),
         ("/v1/tickets/{id}/history", "get"),
         ("/v1/tickets/{id}/comments", "post"),
@@ -273,6 +344,8 @@ async fn ops_endpoints_need_no_token() {
         ("/v1/tickets/{id}/refunds", "post"),
         ("/v1/tickets/{id}/close", "post"),
         ("/v1/tickets/{id}/follow-ups", "post"),
+        ("/v1/sla", "get"),
+        ("/v1/kpis", "get"),
         ("/v1/events", "get"),
         ("/v1/orgs/{org}/policy", "put"),
         ("/v1/admin/clock", "post"),

@@ -10,6 +10,9 @@
 //! - B (billing, ORD-B) opened 08:30, never answered: due 10:30, breached;
 //! - C (delivery) opened 09:30, never answered: due 11:30;
 //! - queried at 10:45 (before A's close) and at 12:00.
+//!
+//! Page sizes, week and month KPI buckets and the bounds of query parameters
+//! have tests of their own, each with its own tickets.
 
 use std::time::Duration;
 
@@ -381,4 +384,190 @@ async fn kpis_count_the_day_exactly() {
     day.read(analyst, "/v1/kpis?from=2031-03-04&to=2031-03-03")
         .await
         .assert_problem_shape();
+}
+
+/// "`limit` (default 50, max 500)" and "`sort=updated` (default, newest
+/// first)" (contract); "`limit` outside 1..500 is 422 `invalid_query`" and
+/// a malformed cursor is 400 `invalid_cursor` (docs/api.md). 55 open
+/// tickets, one a minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inbox_page_holds_50_tickets_unless_asked_otherwise() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    let mut opened = Vec::new();
+    for minute in 0..55 {
+        server
+            .set_clock(&format!("{DAY}T08:{minute:02}:00Z"))
+            .await
+            .expect_status(200);
+        opened.push(id_of(&server.open_ok(&tokens.customer, &open_body()).await));
+    }
+    let newest_first: Vec<String> = opened.into_iter().rev().collect();
+    let head = server.head().await;
+    let read = |path: &str| {
+        server
+            .get(path)
+            .bearer_auth(&tokens.agent)
+            .header("x-min-position", head.to_string())
+    };
+
+    let first = read("/v1/inbox/open").reply().await.expect_status(200);
+    assert_eq!(
+        ids(&first),
+        newest_first[..50],
+        "50 by default, newest first"
+    );
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a next cursor after a full page");
+    let second = read(&format!("/v1/inbox/open?cursor={cursor}"))
+        .reply()
+        .await
+        .expect_status(200);
+    assert_eq!(ids(&second), newest_first[50..]);
+    assert!(second["next_cursor"].is_null(), "{second}");
+
+    let by_updated = read("/v1/inbox/open?sort=updated")
+        .reply()
+        .await
+        .expect_status(200);
+    assert_eq!(
+        by_updated["items"], first["items"],
+        "sort=updated is the default order"
+    );
+    let whole = read("/v1/inbox/open?limit=500")
+        .reply()
+        .await
+        .expect_status(200);
+    assert_eq!(ids(&whole), newest_first);
+    assert!(whole["next_cursor"].is_null(), "{whole}");
+
+    for limit in ["0", "501"] {
+        read(&format!("/v1/inbox/open?limit={limit}"))
+            .reply()
+            .await
+            .expect_problem(422, "invalid_query");
+    }
+    read("/v1/inbox/open?cursor=not-a-cursor")
+        .reply()
+        .await
+        .expect_problem(400, "invalid_cursor");
+}
+
+/// KPI rows: "`bucket` is the UTC start date of the bucket (`YYYY-MM-DD`; a
+/// week's Monday, a month's 1st); one row for every bucket overlapping the
+/// inclusive dates `from`..`to`, empty buckets included" (contract v1.1).
+/// Tickets opened on both sides of a Sunday-to-Monday and a month's turn,
+/// one before `from` and one after `to` inside the overlapping buckets,
+/// queried from Wednesday 2031-01-29 to Wednesday 2031-03-05.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kpi_weeks_start_on_mondays_and_months_on_the_first() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    let mut closed_later = None;
+    for now in [
+        "2031-01-26T12:00:00Z", // Sunday: week of 01-20, January
+        "2031-01-30T12:00:00Z", // Thursday: week of 01-27, January
+        "2031-02-02T23:59:59Z", // Sunday: week of 01-27, February
+        "2031-02-03T00:00:00Z", // Monday: week of 02-03, February
+    ] {
+        server.set_clock(now).await.expect_status(200);
+        let id = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
+        closed_later.get_or_insert(id);
+    }
+    let closed_later = closed_later.expect("a ticket was opened");
+    // Monday: week of 02-17, February.
+    server
+        .set_clock("2031-02-17T09:00:00Z")
+        .await
+        .expect_status(200);
+    server
+        .command(
+            &tokens.agent,
+            &closed_later,
+            "close",
+            &json!({"resolution": "resolved"}),
+        )
+        .await
+        .expect_status(200);
+    for now in [
+        "2031-03-05T23:59:59Z", // Wednesday, `to`: week of 03-03, March
+        "2031-03-30T12:00:00Z", // Sunday: week of 03-24, March
+    ] {
+        server.set_clock(now).await.expect_status(200);
+        server.open_ok(&tokens.customer, &open_body()).await;
+    }
+    // Every bucket has ended.
+    server
+        .set_clock("2031-04-02T00:00:00Z")
+        .await
+        .expect_status(200);
+    let head = server.head().await;
+    let rows = |bucket: &str| {
+        server
+            .get(&format!(
+                "/v1/kpis?from=2031-01-29&to=2031-03-05&bucket={bucket}"
+            ))
+            .bearer_auth(&tokens.analyst)
+            .header("x-min-position", head.to_string())
+    };
+    // (bucket, opened, closed, backlog_end), by bucket.
+    let counts = |answer: &Value| -> Vec<Value> {
+        let rows = answer["rows"].as_array().expect("rows");
+        let mut counts: Vec<Value> = rows
+            .iter()
+            .map(|row| {
+                assert_eq!(row["org"], ORG, "{row}");
+                json!([
+                    row["bucket"],
+                    row["opened"],
+                    row["closed"],
+                    row["backlog_end"]
+                ])
+            })
+            .collect();
+        counts.sort_by_key(|row| row[0].as_str().unwrap_or_default().to_owned());
+        counts
+    };
+
+    let weeks = rows("week").reply().await.expect_status(200);
+    assert_eq!(
+        counts(&weeks),
+        [
+            json!(["2031-01-27", 2, 0, 3]),
+            json!(["2031-02-03", 1, 0, 4]),
+            json!(["2031-02-10", 0, 0, 4]),
+            json!(["2031-02-17", 0, 1, 3]),
+            json!(["2031-02-24", 0, 0, 3]),
+            json!(["2031-03-03", 1, 0, 4]),
+        ],
+        "{weeks}"
+    );
+    let months = rows("month").reply().await.expect_status(200);
+    assert_eq!(
+        counts(&months),
+        [
+            json!(["2031-01-01", 2, 0, 2]),
+            json!(["2031-02-01", 2, 1, 3]),
+            json!(["2031-03-01", 2, 0, 5]),
+        ],
+        "{months}"
+    );
+}
+
+/// "`GET /v1/sla?state=at_risk` requires `within` ≥ 0" (docs/api.md): a
+/// negative window is 422 `invalid_query`; a window of 0 is a window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_negative_at_risk_window_is_invalid_query() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    server.open_ok(&tokens.customer, &open_body()).await;
+    let read = |path: &str| server.get(path).bearer_auth(&tokens.agent).reply();
+    read("/v1/sla?state=at_risk&within=-1")
+        .await
+        .expect_problem(422, "invalid_query");
+    let none = read("/v1/sla?state=at_risk&within=0")
+        .await
+        .expect_status(200);
+    assert_eq!(none["items"], json!([]), "no clock has 0 s left");
 }
