@@ -170,14 +170,14 @@ impl Commands {
     ) -> Result<Answer, ApiError> {
         self.run(&meta, || async {
             let state = self.load_ticket(ticket_id)?;
-            let policy = match &state.opened {
-                Some(opened) => self.policy(&opened.org)?,
-                None => OrgPolicy::default(),
-            };
             // The role and the ticket first, then `If-Match` (a stale
             // version is 412 whatever the ticket has become), then the rules.
             ticket::authorize(&state, &command, &meta.actor)?;
             check_if_match(meta.if_match, state.version)?;
+            let policy = match &state.opened {
+                Some(opened) => self.policy(&opened.org)?,
+                None => OrgPolicy::default(),
+            };
             let context = self.context(&meta.actor, policy);
             let events = ticket::decide(&state, &command, &context)?;
             let version = state.version;
@@ -205,12 +205,12 @@ impl Commands {
     ) -> Result<Answer, ApiError> {
         self.run(&meta, || async {
             let parent = self.load_ticket(parent_id)?;
+            ticket::authorize_follow_up(&parent, &meta.actor)?;
+            check_if_match(meta.if_match, parent.version)?;
             let policy = match &parent.opened {
                 Some(opened) => self.policy(&opened.org)?,
                 None => OrgPolicy::default(),
             };
-            ticket::authorize_follow_up(&parent, &meta.actor)?;
-            check_if_match(meta.if_match, parent.version)?;
             let (ticket_id, number) = self.fresh_ticket().await?;
             let command = build(ticket_id, number);
             let context = self.context(&meta.actor, policy);
