@@ -1,13 +1,5 @@
-//! Bearer tokens: HS256 JWTs carrying `sub`, `org`, `role` and `exp`.
-//!
-//! The secret comes from `DOCKET_JWT_SECRET`, a file named by
-//! `--jwt-secret-file`, or (neither given) a random secret created on first
-//! start inside the data folder with mode 0600, so the server runs with no
-//! set-up and `docketd token --data-dir D` can sign with the same secret.
-
-use crate::error::ServerError;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+//! Bearer tokens: HS256 JWTs carrying `sub`, `org`, `role` and `exp`, signed
+//! with the secret the data folder resolves (`docket_app::datadir`).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -18,20 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::problem::ApiError;
 use crate::AppState;
 
-/// Name of the generated secret inside the data folder.
-pub const SECRET_FILE_NAME: &str = "jwt-secret";
-/// Bytes of randomness in a generated secret (hex-encoded on disk).
-const GENERATED_SECRET_BYTES: usize = 32;
-
-/// Where the signing secret came from, for the start-up log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretSource {
-    Environment,
-    File(PathBuf),
-    Generated(PathBuf),
-    DataFolder(PathBuf),
-}
-
+/// Signs and verifies tokens with the server's secret.
 #[derive(Clone)]
 pub struct Keys {
     encoding: EncodingKey,
@@ -39,6 +18,7 @@ pub struct Keys {
     validation: Validation,
 }
 
+/// A token's claims, as signed.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
@@ -47,66 +27,8 @@ pub struct Claims {
     pub exp: u64,
 }
 
-/// Resolves the secret: the environment's, then the named file, then the
-/// data folder's own (created when missing).
-pub fn load_secret(
-    from_env: Option<&str>,
-    secret_file: Option<&Path>,
-    data_dir: &Path,
-) -> Result<(Vec<u8>, SecretSource), ServerError> {
-    if let Some(secret) = from_env.filter(|s| !s.is_empty()) {
-        return Ok((secret.as_bytes().to_vec(), SecretSource::Environment));
-    }
-    if let Some(path) = secret_file {
-        let secret = read_secret(path)?;
-        return Ok((secret, SecretSource::File(path.to_owned())));
-    }
-    let path = data_dir.join(SECRET_FILE_NAME);
-    if path.exists() {
-        return Ok((read_secret(&path)?, SecretSource::DataFolder(path)));
-    }
-    let secret = create_secret(&path)?;
-    Ok((secret, SecretSource::Generated(path)))
-}
-
-fn read_secret(path: &Path) -> Result<Vec<u8>, ServerError> {
-    let text = std::fs::read(path).map_err(|source| ServerError::SecretRead {
-        path: path.to_owned(),
-        source,
-    })?;
-    let trimmed = text.trim_ascii();
-    if trimmed.is_empty() {
-        return Err(ServerError::SecretEmpty {
-            path: path.to_owned(),
-        });
-    }
-    Ok(trimmed.to_vec())
-}
-
-fn create_secret(path: &Path) -> Result<Vec<u8>, ServerError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let create_error = |source| ServerError::SecretCreate {
-        path: path.to_owned(),
-        source,
-    };
-    let mut random = [0u8; GENERATED_SECRET_BYTES];
-    rand::fill(&mut random);
-    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(create_error)?;
-    }
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(create_error)?;
-    file.write_all(hex.as_bytes()).map_err(create_error)?;
-    file.sync_all().map_err(create_error)?;
-    Ok(hex.into_bytes())
-}
-
 impl Keys {
+    /// Keys for `secret`.
     pub fn new(secret: &[u8]) -> Keys {
         let mut validation = Validation::new(Algorithm::HS256);
         // `exp` must be present, and no leeway: an expired token is expired.
@@ -120,6 +42,7 @@ impl Keys {
         }
     }
 
+    /// A signed token of `claims`.
     pub fn sign(&self, claims: &Claims) -> Result<String, jsonwebtoken::errors::Error> {
         encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
     }
@@ -228,22 +151,5 @@ mod tests {
         )
         .expect("signing works");
         assert!(keys.verify(&no_exp).is_err());
-    }
-
-    #[test]
-    fn a_generated_secret_is_private_and_reused() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = std::env::temp_dir().join(format!("docket-secret-{}", uuid::Uuid::new_v4()));
-        let (first, source) = load_secret(None, None, &dir).expect("created");
-        assert!(matches!(source, SecretSource::Generated(_)));
-        let mode = std::fs::metadata(dir.join(SECRET_FILE_NAME))
-            .expect("exists")
-            .permissions()
-            .mode();
-        assert_eq!(mode & 0o777, 0o600);
-        let (second, source) = load_secret(None, None, &dir).expect("read back");
-        assert_eq!(first, second);
-        assert!(matches!(source, SecretSource::DataFolder(_)));
-        std::fs::remove_dir_all(dir).ok();
     }
 }

@@ -1,39 +1,15 @@
 //! The api crate's one error enum, for everything that fails outside a
-//! request: start-up (data folder, secret, event log, read models,
-//! listening), serving, setting the test clock and reporting SLA breaches.
+//! request: start-up (data folder and secret, through the application
+//! layer; event log, read models, listening) and serving.
 //! A request's own errors are `ApiError`s (`problem.rs`), the one place
 //! that speaks HTTP.
 
-use std::path::PathBuf;
-
-use time::OffsetDateTime;
-
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("cannot create the data folder {path}: {source}")]
-    DataDirCreate {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("the data folder {path} is in use by another docketd (its lock file {lock} is held)")]
-    DataDirInUse { path: PathBuf, lock: PathBuf },
-    #[error("cannot lock the data folder {path}: {source}")]
-    DataDirLock {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot read the JWT secret file {path}: {source}")]
-    SecretRead {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot create the JWT secret file {path}: {source}")]
-    SecretCreate {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("the JWT secret in {path} is empty")]
-    SecretEmpty { path: PathBuf },
+    /// The data folder, the secret, the clock or the breach report: the
+    /// application layer's situations.
+    #[error(transparent)]
+    App(#[from] docket_app::AppError),
     #[error("cannot open the event log: {0}")]
     Store(#[from] docket_eventstore::StoreError),
     #[error("cannot open the read models: {0}")]
@@ -45,13 +21,4 @@ pub enum ServerError {
     },
     #[error("server error: {0}")]
     Serve(std::io::Error),
-    /// Reporting SLA breaches failed; they are reported on the next tick.
-    #[error("reporting SLA breaches: {0}")]
-    BreachReport(String),
-    /// Only a server started with `--test-clock` has a clock to set.
-    #[error("the server runs on the real clock")]
-    ClockNotTest,
-    /// The test clock never goes back.
-    #[error("time never goes back; the clock reads {now}")]
-    ClockWouldGoBack { now: OffsetDateTime },
 }

@@ -1,19 +1,15 @@
-//! docketd: the HTTP API of the Docket contract.
+//! docketd: the HTTP edge of the Docket contract.
 //!
 //! The only crate that knows HTTP. Handlers extract, call one function of
-//! the command service or the read models, and map the result; this crate
-//! alone maps errors to HTTP status and `code`. It never decides a rule of
-//! the contract itself: the domain does.
+//! the application layer (`docket-app`: the command service and the
+//! queries), and map the result; this crate alone maps errors to HTTP
+//! status and `code`. It never decides a rule of the contract itself: the
+//! domain does, called through the application layer.
 
 pub mod auth;
-pub mod clock;
-pub mod commands;
 pub mod config;
-pub mod datadir;
 pub mod dto;
 pub mod error;
-pub mod history;
-pub mod idempotency;
 pub mod json;
 pub mod observability;
 pub mod openapi;
@@ -22,22 +18,26 @@ pub mod problem;
 pub mod queries;
 pub mod routes;
 pub mod server;
-pub mod views;
 
 /// Handles shared by every handler; one `Arc`, because axum clones the
 /// state for every extractor of every request and `Keys` alone holds the
-/// secret twice and the validation's hash sets (2.5% of docketd's CPU
-/// under load when cloned field by field).
+/// secret twice and the validation's hash sets (cloning them field by field
+/// showed in docketd's profile under load).
 #[derive(Clone)]
 pub struct AppState(std::sync::Arc<Shared>);
 
 /// What `AppState` shares.
 pub struct Shared {
+    /// Verifies bearer tokens.
     pub keys: auth::Keys,
-    pub commands: commands::Commands,
-    pub views: views::Views,
+    /// The command service.
+    pub commands: docket_app::commands::Commands,
+    /// The queries, with their read rules.
+    pub reads: docket_app::reads::Reads,
+    /// Renders `/metrics`.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
-    pub data_dir: datadir::DataDir,
+    /// The data folder, locked for the server's life.
+    pub data_dir: docket_app::datadir::DataDir,
     /// With `--nats`: the last log position the JetStream stream holds.
     pub replicated: Option<tokio::sync::watch::Receiver<u64>>,
 }
@@ -51,10 +51,12 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// Shares `shared` with every handler.
     pub fn new(shared: Shared) -> AppState {
         AppState(std::sync::Arc::new(shared))
     }
 
+    /// The event log.
     pub fn store(&self) -> &docket_eventstore::Store {
         self.commands.store()
     }
@@ -74,10 +76,11 @@ impl AppState {
         ] {
             metrics::gauge!("docket_writer_busy_seconds", "phase" => phase).set(nanos as f64 / 1e9);
         }
-        let projection = self.views.models.status();
+        let views = self.reads.views();
+        let projection = views.models.status();
         metrics::gauge!("docket_projection_applied_position")
             .set(projection.applied_position as f64);
-        metrics::gauge!("docket_projection_lag_positions").set(self.views.lag() as f64);
+        metrics::gauge!("docket_projection_lag_positions").set(views.lag() as f64);
         metrics::gauge!("docket_projection_events_skipped").set(projection.events_skipped as f64);
         if let Some(replicated) = &self.replicated {
             let replicated = *replicated.borrow();

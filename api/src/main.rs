@@ -3,13 +3,14 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use docket_api::auth::{load_secret, Claims, Keys};
+use docket_api::auth::{Claims, Keys};
 use docket_api::config::{Cli, Command, TokenArgs};
+use docket_app::datadir::load_secret;
 
-// glibc's malloc was 15% of docketd's CPU under load (malloc_consolidate,
-// unlink_chunk; sled clones a leaf node per insert) and kept freed memory
-// in per-thread arenas; mimalloc's per-thread free lists cost less on both
-// counts (docs/benchmarks.md).
+// sled clones a leaf node per insert, so malloc and free are a large share
+// of docketd's CPU, and glibc's malloc keeps freed memory in per-thread
+// arenas; mimalloc's per-thread free lists cost less on both counts
+// (docs/benchmarks.md, "HTTP commands (docketd)").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -144,11 +144,79 @@ pub async fn problem_json_errors(
     error.into_response()
 }
 
+impl From<docket_app::AppError> for ApiError {
+    fn from(error: docket_app::AppError) -> ApiError {
+        use docket_app::AppError as E;
+        let detail = error.to_string();
+        match error {
+            E::Domain(domain) => domain.into(),
+            E::VersionMismatch => {
+                ApiError::new(StatusCode::PRECONDITION_FAILED, "version_mismatch", detail)
+            }
+            E::Contended => ApiError::new(StatusCode::CONFLICT, "contended", detail),
+            E::InvalidIdempotencyKey => ApiError::bad_request("invalid_idempotency_key", detail),
+            E::IdempotencyKeyReused => ApiError::invalid("idempotency_key_reused", detail),
+            E::IdempotencyInProgress => {
+                ApiError::new(StatusCode::CONFLICT, "idempotency_in_progress", detail)
+            }
+            E::Overloaded => ApiError::unavailable("overloaded", detail),
+            E::Lagging { .. } => ApiError::unavailable("projection_lagging", detail),
+            E::InvalidQuery(detail) => ApiError::invalid("invalid_query", detail),
+            E::Store(store) => store_error(store),
+            E::Projection(projection) => projection_error(projection),
+            E::ClockNotTest => ApiError::not_found(),
+            E::ClockWouldGoBack { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "clock_would_go_back", detail)
+            }
+            E::Undecodable { .. }
+            | E::IdempotencyRecord(_)
+            | E::TicketNumbersExhausted
+            | E::Unexpected(_)
+            | E::BreachReport(_)
+            | E::DataDirCreate { .. }
+            | E::DataDirInUse { .. }
+            | E::DataDirLock { .. }
+            | E::SecretRead { .. }
+            | E::SecretCreate { .. }
+            | E::SecretEmpty { .. } => ApiError::internal(detail),
+        }
+    }
+}
+
+/// Store failures a client can see: all are the server's, none the request's.
+fn store_error(error: docket_eventstore::StoreError) -> ApiError {
+    use docket_eventstore::StoreError;
+    match error {
+        StoreError::Closed => ApiError::unavailable("shutting_down", "the server is stopping"),
+        StoreError::InvalidRequest(detail) => ApiError::invalid("invalid_request", detail),
+        other => ApiError::internal(format!("event store: {other}")),
+    }
+}
+
+/// Read-model failures: a bad cursor or query is the client's, the rest ours.
+fn projection_error(error: docket_projections::ProjectionError) -> ApiError {
+    use docket_projections::ProjectionError;
+    match error {
+        ProjectionError::InvalidCursor { problem } => {
+            ApiError::bad_request("invalid_cursor", format!("invalid cursor: {problem}"))
+        }
+        ProjectionError::InvalidQuery(detail) => ApiError::invalid("invalid_query", detail),
+        ProjectionError::Lagging { position, .. } => ApiError::unavailable(
+            "projection_lagging",
+            format!("the read model has not applied position {position} yet"),
+        ),
+        other => ApiError::internal(format!("read model: {other}")),
+    }
+}
+
 impl From<docket_domain::error::DomainError> for ApiError {
     fn from(error: docket_domain::error::DomainError) -> ApiError {
         use docket_domain::error::DomainError as E;
         let status = match &error {
-            E::Forbidden { .. } | E::ForbiddenOrg { .. } => StatusCode::FORBIDDEN,
+            E::Forbidden { .. }
+            | E::ForbiddenOrg { .. }
+            | E::ReadForbidden { .. }
+            | E::ForbiddenOrgRead { .. } => StatusCode::FORBIDDEN,
             E::NotFound => StatusCode::NOT_FOUND,
             E::TicketClosed | E::AlreadyEscalated | E::ParentNotClosed | E::TicketExists { .. } => {
                 StatusCode::CONFLICT

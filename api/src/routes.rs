@@ -17,15 +17,19 @@ use uuid::Uuid;
 use docket_domain::access::Action;
 use docket_domain::types::Visibility;
 
+use docket_app::commands::{Answer, CommandMeta};
+use docket_app::idempotency::{self, ScopedKey};
+use docket_app::wire::{policy_json, rfc3339};
+
 use crate::auth::Auth;
-use crate::commands::{Answer, CommandMeta};
-use crate::idempotency;
 use crate::json::JsonBody;
 use crate::problem::ApiError;
 use crate::{dto, parse, queries, AppState};
 
 const REQUEST_ID_HEADER: &str = "x-request-id";
+const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
+/// Every path of the contract, with the layers applied once.
 pub fn router(state: AppState, request_timeout: Duration) -> Router {
     let request_id = header::HeaderName::from_static(REQUEST_ID_HEADER);
     Router::new()
@@ -92,7 +96,10 @@ fn meta(
     path: &str,
     raw: &[u8],
 ) -> Result<CommandMeta, ApiError> {
-    let idempotency = idempotency::key_from_headers(headers, &actor.sub)?;
+    let idempotency = headers
+        .get(IDEMPOTENCY_HEADER)
+        .map(|key| ScopedKey::parse(key.as_bytes(), &actor.sub))
+        .transpose()?;
     let if_match = if_match(headers)?;
     let correlation_id = headers
         .get(REQUEST_ID_HEADER)
@@ -127,7 +134,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
 }
 
 fn respond(answer: Answer) -> Response {
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let status = StatusCode::from_u16(answer.outcome.into()).unwrap_or(StatusCode::OK);
     let mut response = (status, Json(&answer.body)).into_response();
     let headers = response.headers_mut();
     if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", answer.body.version)) {
@@ -238,7 +245,7 @@ async fn set_policy(
     let answer = state.commands.set_policy(&actor, org, command).await?;
     Ok((
         StatusCode::OK,
-        Json(queries::policy_json(
+        Json(policy_json(
             &answer.org,
             &answer.policy,
             answer.version,
@@ -270,18 +277,6 @@ async fn set_clock(State(state): State<AppState>, request: Request) -> Result<Re
     let now = body.value()?.now;
     let at = time::OffsetDateTime::parse(&now, &time::format_description::well_known::Rfc3339)
         .map_err(|_| ApiError::invalid("invalid_field", "now must be an RFC 3339 time"))?;
-    match clock.set(at) {
-        Ok(now) => Ok(Json(serde_json::json!({ "now": queries::rfc3339(now) })).into_response()),
-        Err(crate::error::ServerError::ClockWouldGoBack { now }) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "clock_would_go_back",
-            format!(
-                "time never goes back; the clock reads {}",
-                queries::rfc3339(now)
-            ),
-        )),
-        // Without --test-clock the endpoint does not exist.
-        Err(crate::error::ServerError::ClockNotTest) => Err(ApiError::not_found()),
-        Err(other) => Err(ApiError::internal(other.to_string())),
-    }
+    let now = clock.set(at)?;
+    Ok(Json(serde_json::json!({ "now": rfc3339(now) })).into_response())
 }

@@ -8,11 +8,14 @@ use docket_eventstore::jetstream::{JetStreamLog, Replicator};
 use docket_eventstore::Store;
 use tokio::net::TcpListener;
 
-use crate::auth::{load_secret, Keys, SecretSource};
-use crate::clock::ServerClock;
-use crate::commands::Commands;
+use docket_app::clock::ServerClock;
+use docket_app::commands::Commands;
+use docket_app::datadir::{load_secret, DataDir, SecretSource};
+use docket_app::reads::Reads;
+use docket_app::views::Views;
+
+use crate::auth::Keys;
 use crate::config::{CommonArgs, ServerArgs};
-use crate::datadir::DataDir;
 use crate::error::ServerError;
 use crate::AppState;
 
@@ -60,11 +63,12 @@ pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), ServerErr
         .clone()
         .map(|log| Replicator::start(store.clone(), log));
     let replica = replicator.as_ref().map(Replicator::replica);
-    let views = crate::views::Views::start(&data_dir, store.clone(), replica, clock.clone())?;
+    let views = Views::start(&data_dir, store.clone(), replica, clock.clone())?;
+    let commands = Commands::new(store.clone(), clock);
     let state = AppState::new(crate::Shared {
         keys: Keys::new(&secret),
-        commands: Commands::new(store.clone(), clock),
-        views: views.clone(),
+        reads: Reads::new(views.clone(), commands.clone()),
+        commands,
         metrics,
         data_dir,
         replicated: replicator.as_ref().map(Replicator::watch_published),

@@ -7,7 +7,7 @@
 
 use time::Date;
 
-use crate::access::Action;
+use crate::access::{Action, Read};
 use crate::calendar::CalendarProblem;
 use crate::codec::DecodeProblem;
 use crate::types::{Currency, OrgId, Role, TicketId};
@@ -25,6 +25,15 @@ pub enum DomainError {
     /// other than its parent's.
     #[error("only org {allowed} may be acted for here, not {requested}")]
     ForbiddenOrg { allowed: OrgId, requested: OrgId },
+
+    /// The actor may not ask this query at all (by role, or for the event
+    /// feed by org scope; for a policy, not of that org).
+    #[error("{}", read.refusal())]
+    ReadForbidden { read: Read },
+
+    /// An org-scoped token named another org in a read across orgs.
+    #[error("a token of one org may not read another org's data")]
+    ForbiddenOrgRead { allowed: OrgId, requested: OrgId },
 
     /// The ticket does not exist, or the actor may not see it. The two are
     /// one situation on purpose: an answer must not reveal that a ticket of
@@ -105,6 +114,8 @@ impl DomainError {
         match self {
             DomainError::Forbidden { .. } => "forbidden",
             DomainError::ForbiddenOrg { .. } => "forbidden_org",
+            DomainError::ReadForbidden { .. } => "forbidden",
+            DomainError::ForbiddenOrgRead { .. } => "forbidden_org",
             DomainError::NotFound => "not_found",
             DomainError::TicketClosed => "ticket_closed",
             DomainError::AlreadyEscalated => "already_escalated",
@@ -179,6 +190,19 @@ mod tests {
             ),
             (
                 DomainError::ForbiddenOrg {
+                    allowed: org("acme"),
+                    requested: org("globex"),
+                },
+                "forbidden_org",
+            ),
+            (
+                DomainError::ReadForbidden {
+                    read: crate::access::Read::Kpis,
+                },
+                "forbidden",
+            ),
+            (
+                DomainError::ForbiddenOrgRead {
                     allowed: org("acme"),
                     requested: org("globex"),
                 },

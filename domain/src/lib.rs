@@ -12,6 +12,7 @@ pub mod error;
 pub mod events;
 pub mod policy;
 pub mod sla;
+pub mod status;
 pub mod text;
 pub mod ticket;
 pub mod types;

@@ -41,7 +41,8 @@ use time::OffsetDateTime;
 use crate::calendar::{nanos_to_seconds_floor, BusinessCalendar};
 use crate::events::Event;
 use crate::policy::OrgPolicy;
-use crate::types::{instant, Role, Status, Visibility};
+use crate::status;
+use crate::types::{instant, Status, Visibility};
 
 /// At most this many `next_response` clocks are kept per ticket (a long
 /// back-and-forth starts one per customer reply); the oldest finished ones go.
@@ -213,34 +214,27 @@ impl SlaClocks {
         if status == Status::Closed {
             return;
         }
+        // The clocks act on the event; the status comes from the one
+        // status machine (`status::after`).
         match event {
             Event::CommentAdded(comment) if comment.visibility == Visibility::Public => {
                 if comment.author.role.answers_for_org() {
                     self.answer(at);
                     self.pause(at);
-                    self.status = Some(Status::Waiting);
-                } else if comment.author.role == Role::Customer {
-                    if status == Status::Waiting {
-                        self.resume(at);
-                        self.ask_again(at, policy_in_force);
-                    }
-                    self.status = Some(Status::Open);
+                } else if status == Status::Waiting {
+                    self.resume(at);
+                    self.ask_again(at, policy_in_force);
                 }
             }
-            Event::Escalated(_) => {
-                self.pause(at);
-                self.status = Some(Status::Waiting);
-            }
-            Event::TicketClosed(_) => {
-                self.close(at);
-                self.status = Some(Status::Closed);
-            }
+            Event::Escalated(_) => self.pause(at),
+            Event::TicketClosed(_) => self.close(at),
             Event::TicketOpened(_)
             | Event::CommentAdded(_)
             | Event::RefundIssued(_)
             | Event::FollowUpOpened(_)
             | Event::PolicySet(_) => {}
         }
+        self.status = Some(status::after(status, event));
     }
 
     /// Records the breaches that have happened by `now` (running clocks
@@ -552,7 +546,7 @@ mod tests {
     use crate::calendar::CalendarSpec;
     use crate::events::{CommentAdded, Escalated, TicketClosed, TicketOpened};
     use crate::types::{
-        Author, Channel, EscalationReason, Impact, OrgId, Reason, Resolution, TicketId,
+        Author, Channel, EscalationReason, Impact, OrgId, Reason, Resolution, Role, TicketId,
         TicketNumber,
     };
 

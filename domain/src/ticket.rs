@@ -22,19 +22,20 @@ use std::num::NonZeroU64;
 use time::{Date, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
-use crate::access::Action;
+use crate::access::{self, Action};
 use crate::error::DomainError;
 use crate::events::{
     CommentAdded, Escalated, Event, FollowUpOpened, RefundIssued, TicketClosed, TicketOpened,
 };
 use crate::policy::{OrgPolicy, RequiredField};
+use crate::status;
 use crate::text::{
     CommentBody, CustomerCode, Description, Note, OrderNumber, ReasonCategory, ReasonDetail,
     RefundReason, Subject,
 };
 use crate::types::{
     Actor, Author, Channel, Currency, EscalationReason, Impact, Money, Order, OrgId, OrgScope,
-    Reason, Resolution, Role, Status, TicketId, TicketNumber, Visibility,
+    Reason, Resolution, Status, TicketId, TicketNumber, Visibility,
 };
 
 /// A ticket as its events leave it.
@@ -201,29 +202,19 @@ pub fn apply(mut state: Ticket, event: &Event) -> Ticket {
         }
         return state;
     };
-    let closed = ticket.status == Status::Closed;
+    ticket.status = status::after(ticket.status, event);
     match event {
-        Event::CommentAdded(comment) if comment.visibility == Visibility::Public && !closed => {
-            ticket.status = if comment.author.role.answers_for_org() {
-                Status::Waiting
-            } else {
-                Status::Open
-            };
-        }
-        Event::Escalated(_) => {
-            ticket.escalated = true;
-            if !closed {
-                ticket.status = Status::Waiting;
-            }
-        }
+        Event::Escalated(_) => ticket.escalated = true,
         Event::RefundIssued(refund) => {
             ticket.refunded_minor = ticket
                 .refunded_minor
                 .saturating_add(refund.amount.amount_minor);
         }
-        Event::TicketClosed(_) => ticket.status = Status::Closed,
         Event::FollowUpOpened(follow_up) => ticket.follow_ups.push(follow_up.follow_up_id),
-        Event::TicketOpened(_) | Event::CommentAdded(_) | Event::PolicySet(_) => {}
+        Event::TicketOpened(_)
+        | Event::CommentAdded(_)
+        | Event::TicketClosed(_)
+        | Event::PolicySet(_) => {}
     }
     state
 }
@@ -403,7 +394,7 @@ impl OpenedTicket {
     }
 
     fn is_visible_to(&self, actor: &Actor) -> bool {
-        actor.org.covers(&self.org) && (actor.role != Role::Support || self.escalated)
+        access::can_see(actor, &self.org, self.escalated)
     }
 
     fn refuse_if_closed(&self) -> Result<(), DomainError> {

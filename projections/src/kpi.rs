@@ -49,6 +49,17 @@ pub enum KpiBucket {
     Month,
 }
 
+/// How a KPI query's rows are split within an org and bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum KpiGrouping {
+    /// One row per org and bucket.
+    #[default]
+    ByOrg,
+    /// One row per reason category (every category the org ever had).
+    ByReason,
+}
+
+/// A `GET /v1/kpis` question.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KpiQuery {
     /// One org, or every org with tickets (`None`, for a platform token).
@@ -57,8 +68,7 @@ pub struct KpiQuery {
     pub from: Date,
     pub to: Date,
     pub bucket: KpiBucket,
-    /// One row per reason category (every category the org ever had).
-    pub group_by_reason: bool,
+    pub grouping: KpiGrouping,
 }
 
 /// One row of `GET /v1/kpis`; rows come sorted by org, bucket and reason.
@@ -267,15 +277,15 @@ pub(crate) fn rows(
         Some(org) => vec![org.clone()],
         None => store::orgs(tree)?,
     };
-    let now_nanos = keys::nanos(now);
+    let now_unix_nanos = keys::nanos(now);
     let mut out = Vec::new();
     for org in orgs {
         out.extend(org_rows(
             tree,
             &org,
             &buckets,
-            query.group_by_reason,
-            now_nanos,
+            query.grouping,
+            now_unix_nanos,
         )?);
     }
     out.sort_by(|a, b| {
@@ -382,8 +392,8 @@ fn org_rows(
     tree: &sled::Tree,
     org: &OrgId,
     buckets: &[Bucket],
-    group_by_reason: bool,
-    now: i64,
+    grouping: KpiGrouping,
+    now_unix_nanos: i64,
 ) -> Result<Vec<KpiRow>, ProjectionError> {
     let (Some(first), Some(last)) = (buckets.first(), buckets.last()) else {
         return Ok(Vec::new());
@@ -403,7 +413,7 @@ fn org_rows(
         }
     }
     add_samples(tree, org, first.first_day, last.end_day, &mut days)?;
-    if group_by_reason {
+    if grouping == KpiGrouping::ByReason {
         // Categories first seen after the range still get (empty) rows.
         let later = Key::new(keys::KPI_DAY).str(org.as_str()).i32(last.end_day);
         let after = keys::prefix_end(prefix.as_bytes());
@@ -418,14 +428,14 @@ fn org_rows(
             }
         }
     }
-    let groups: Vec<Option<String>> = if group_by_reason {
+    let groups: Vec<Option<String>> = if grouping == KpiGrouping::ByReason {
         categories.into_iter().map(Some).collect()
     } else {
         vec![None]
     };
     // Running first-response clocks past due at `now`, by due day.
     let lo = i64::from(first.first_day) * NANOS_PER_DAY;
-    let hi = (i64::from(last.end_day) * NANOS_PER_DAY).min(now);
+    let hi = (i64::from(last.end_day) * NANOS_PER_DAY).min(now_unix_nanos);
     let running_breaches = sla::running_first_responses(tree, org, lo, hi)?;
 
     let mut out = Vec::with_capacity(buckets.len() * groups.len());

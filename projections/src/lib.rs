@@ -36,7 +36,7 @@ pub use inbox::{
     InboxPage, InboxQuery, InboxSort, INBOX_LIMIT_DEFAULT, INBOX_LIMIT_MAX, INBOX_SCAN_MAX,
     RETAIN_LOG_NANOS,
 };
-pub use kpi::{KpiBucket, KpiQuery, KpiRow, RefundTotal, KPI_BUCKETS_MAX};
+pub use kpi::{KpiBucket, KpiGrouping, KpiQuery, KpiRow, RefundTotal, KPI_BUCKETS_MAX};
 pub use runtime::{
     CommitBound, ProjectionStatus, RunConfig, Runner, Views, PROJECTION_NAME, READ_BATCH_MAX,
     READ_MODEL_FORMAT,

@@ -11,10 +11,12 @@ use serde_json::{json, Value};
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
+use docket_domain::access::CommentsShown;
+pub use docket_domain::access::Scope;
 use docket_domain::events::{Event, TicketOpened};
 use docket_domain::types::{
-    instant, Actor, Author, Channel, Impact, Order, OrgId, OrgScope, Reason, Resolution, Role,
-    Status, TicketId, TicketNumber, Visibility,
+    instant, Author, Channel, Impact, Order, OrgId, Reason, Resolution, Status, TicketId,
+    TicketNumber, Visibility,
 };
 
 /// Where and when an event was recorded: what a fold needs besides it.
@@ -133,29 +135,6 @@ impl TicketSummary {
     }
 }
 
-/// Which tickets a reader may see: the token's orgs, and for first-level
-/// support only escalated tickets. Mirrors `docket_domain::ticket::can_see`
-/// for the read side, where no domain `Ticket` is at hand.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Scope {
-    pub orgs: OrgScope,
-    pub escalated_only: bool,
-}
-
-impl Scope {
-    /// The scope of a token's actor.
-    pub fn of(actor: &Actor) -> Scope {
-        Scope {
-            orgs: actor.org.clone(),
-            escalated_only: actor.role == Role::Support,
-        }
-    }
-
-    pub fn covers(&self, org: &OrgId, escalated: bool) -> bool {
-        self.orgs.covers(org) && (escalated || !self.escalated_only)
-    }
-}
-
 impl TicketView {
     /// The view right after `ticket_opened`.
     pub fn opened(meta: EventMeta, opened: &TicketOpened) -> TicketView {
@@ -200,20 +179,20 @@ impl TicketView {
         TicketSummary::of(&self.head, &self.state, due_at)
     }
 
+    /// Whether a reader of `scope` sees this ticket ([`Scope::covers`]).
     pub fn is_visible_to(&self, scope: &Scope) -> bool {
         scope.covers(&self.head.org, self.state.escalated)
     }
 
     /// The contract's JSON of the ticket endpoint (without the `ETag`
-    /// header); internal comments only if `include_internal` (never for
-    /// customers).
-    pub fn to_json(&self, include_internal: bool) -> Value {
+    /// header), with the comments `shown` (no internal ones for customers).
+    pub fn to_json(&self, shown: CommentsShown) -> Value {
         let head = &self.head;
         let state = &self.state;
         let comments: Vec<Value> = self
             .comments
             .iter()
-            .filter(|c| include_internal || c.visibility == Visibility::Public)
+            .filter(|c| shown.shows(c.visibility))
             .map(|c| {
                 json!({
                     "comment_id": c.comment_id,
@@ -303,15 +282,9 @@ impl TicketState {
         self.position = meta.position;
         self.updated_at = meta.recorded_at;
         let closed = self.status == Status::Closed;
+        self.status = docket_domain::status::after(self.status, event);
         match event {
             Event::CommentAdded(comment) => {
-                if comment.visibility == Visibility::Public && !closed {
-                    self.status = if comment.author.role.answers_for_org() {
-                        Status::Waiting
-                    } else {
-                        Status::Open
-                    };
-                }
                 return Some(CommentView {
                     comment_id: comment.comment_id,
                     author: comment.author.clone(),
@@ -320,12 +293,7 @@ impl TicketState {
                     at: meta.recorded_at,
                 });
             }
-            Event::Escalated(_) => {
-                self.escalated = true;
-                if !closed {
-                    self.status = Status::Waiting;
-                }
-            }
+            Event::Escalated(_) => self.escalated = true,
             Event::RefundIssued(refund) => {
                 self.refunded_minor = self
                     .refunded_minor
@@ -333,7 +301,6 @@ impl TicketState {
             }
             Event::TicketClosed(close) => {
                 if !closed {
-                    self.status = Status::Closed;
                     self.closed_at = Some(meta.recorded_at);
                     self.resolution = Some(close.resolution);
                 }

@@ -20,7 +20,7 @@ use common::*;
 use docket_domain::calendar::{BusinessCalendar, CalendarSpec};
 use docket_domain::policy::OrgPolicy;
 use docket_domain::types::{Role, TicketId, Visibility};
-use docket_projections::{KpiBucket, KpiQuery, KpiRow};
+use docket_projections::{KpiBucket, KpiGrouping, KpiQuery, KpiRow};
 
 const ORGS: [&str; 3] = ["acme", "bolt", "cyan"];
 const CATEGORIES: [&str; 3] = ["billing", "delivery", "damage"];
@@ -505,7 +505,7 @@ fn oracle(history: &History, query: &KpiQuery, now_minute: i64) -> Vec<KpiRow> {
     let minute_of_date = |d: Date| minute_of(d.midnight().assume_utc());
     let mut rows = Vec::new();
     for org in orgs {
-        let groups: Vec<Option<&str>> = if query.group_by_reason {
+        let groups: Vec<Option<&str>> = if query.grouping == KpiGrouping::ByReason {
             history
                 .tickets
                 .iter()
@@ -606,7 +606,7 @@ proptest! {
     fn kpi_rows_equal_a_brute_force_pass(
         steps in prop::collection::vec(step(), 20..90),
         bucket in prop_oneof![Just(KpiBucket::Day), Just(KpiBucket::Week), Just(KpiBucket::Month)],
-        group_by_reason in any::<bool>(),
+        by_reason in any::<bool>(),
         one_org in any::<bool>(),
         from_offset in 0i64..20,
         span in 0i64..45,
@@ -624,7 +624,7 @@ proptest! {
             from,
             to: from + Duration::days(span),
             bucket,
-            group_by_reason,
+            grouping: if by_reason { KpiGrouping::ByReason } else { KpiGrouping::ByOrg },
         };
         let now_minute = history.last_minute + now_extra_minutes;
         let now = OffsetDateTime::UNIX_EPOCH + Duration::minutes(now_minute);
@@ -640,7 +640,7 @@ proptest! {
             from: at("2026-01-05T00:00:00Z").date(),
             to: day_of_minute(history.last_minute),
             bucket: KpiBucket::Day,
-            group_by_reason: true,
+            grouping: KpiGrouping::ByReason,
         };
         let now = OffsetDateTime::UNIX_EPOCH + Duration::minutes(history.last_minute);
         let got = sorted(views.kpis(&everything, now).expect("kpis"));

@@ -12,7 +12,7 @@ use common::*;
 use docket_domain::codec;
 use docket_domain::types::{OrgScope, Role, Status, TicketId, Visibility};
 use docket_projections::{
-    CommitBound, CursorProblem, EventMeta, InboxQuery, InboxSort, KpiBucket, KpiQuery,
+    CommitBound, CursorProblem, EventMeta, InboxQuery, InboxSort, KpiBucket, KpiGrouping, KpiQuery,
     ProjectionError, RunConfig, Scope, SlaQuery, SlaState, TicketView, SEARCH_ITEMS_MAX,
 };
 
@@ -106,10 +106,12 @@ async fn the_ticket_view_folds_every_event_and_matches_a_replay() {
         .expect("starts with an open");
     assert_eq!(replayed, view);
 
-    let public = view.to_json(false);
+    let public = view.to_json(docket_domain::access::CommentsShown::PublicOnly);
     assert_eq!(public["comments"].as_array().map(Vec::len), Some(2));
     assert_eq!(
-        view.to_json(true)["comments"].as_array().map(Vec::len),
+        view.to_json(docket_domain::access::CommentsShown::All)["comments"]
+            .as_array()
+            .map(Vec::len),
         Some(3)
     );
     assert_eq!(public["status"], "closed");
@@ -660,7 +662,7 @@ async fn kpi_rows_count_a_small_week() {
         from: date!(2026 - 03 - 02),
         to: date!(2026 - 03 - 05),
         bucket: KpiBucket::Day,
-        group_by_reason: false,
+        grouping: KpiGrouping::ByOrg,
     };
     let now = mon + 10 * d;
     let rows = views.kpis(&query, now).expect("kpis");
@@ -701,7 +703,7 @@ async fn kpi_rows_count_a_small_week() {
         .kpis(
             &KpiQuery {
                 bucket: KpiBucket::Week,
-                group_by_reason: true,
+                grouping: KpiGrouping::ByReason,
                 ..query.clone()
             },
             now,

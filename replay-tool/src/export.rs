@@ -4,13 +4,14 @@
 //!
 //! # The format is the API's
 //! Each line is byte for byte what `serde_json::to_writer` makes of the
-//! API's own `docket_api::queries::event_json(entry, event, true)`; the
+//! application layer's own `docket_app::wire::event_json(entry, event,
+//! StreamField::Included)`; the
 //! tests of this module compare the two for every event type, odd strings
 //! and undecodable payloads, and the black-box test compares whole exports
 //! with the feed. The line is written directly instead of through
 //! `event_json` because building a `serde_json::Value` per event (and its
-//! hash as 32 `format!`s) costs ~7 µs of the ~15 µs an event took, which
-//! kept export under 100k events/s; the `data` member still goes through
+//! hash as 32 `format!`s) was about half of an event's cost
+//! (`docs/benchmarks.md`, "docket-replay"); the `data` member still goes through
 //! `serde_json::to_value`, as in `event_json`, so that its keys come out in
 //! `Value`'s order.
 //!
@@ -27,8 +28,8 @@ use std::io::Write;
 use std::sync::mpsc;
 
 use clap::Args;
-use docket_api::clock::from_unix_nanos;
-use docket_api::queries::rfc3339;
+use docket_app::clock::from_unix_nanos;
+use docket_app::wire::rfc3339;
 use docket_domain::codec;
 use docket_domain::Event;
 use docket_eventstore::{RecordedEvent, Store};
@@ -212,7 +213,7 @@ fn write_hex(out: &mut Vec<u8>, bytes: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use docket_api::queries::event_json;
+    use docket_app::wire::{event_json, StreamField};
     use docket_domain::events::{
         CommentAdded, Escalated, FollowUpOpened, PolicySet, RefundIssued, TicketClosed,
         TicketOpened,
@@ -355,7 +356,8 @@ mod tests {
             let mut ours = Vec::new();
             write_event_line(&mut ours, entry, event.as_ref());
             let mut theirs =
-                serde_json::to_vec(&event_json(entry, event.as_ref(), true)).expect("serializes");
+                serde_json::to_vec(&event_json(entry, event.as_ref(), StreamField::Included))
+                    .expect("serializes");
             theirs.push(b'\n');
             assert_eq!(
                 String::from_utf8_lossy(&ours),

@@ -11,7 +11,8 @@
 use std::io::Write;
 
 use clap::Args;
-use docket_api::history::History;
+use docket_app::history::History;
+use docket_domain::access::CommentsShown;
 use docket_domain::codec;
 use docket_domain::types::{TicketId, TicketNumber};
 use docket_domain::Event;
@@ -30,7 +31,7 @@ const SCAN_BATCH_EVENTS: usize = 4096;
 const TICKET_OPENED: &str = "ticket_opened";
 
 /// An auditor sees internal comments (the API hides them from customers only).
-const HIDE_INTERNAL: bool = false;
+const AUDITOR_SEES: CommentsShown = CommentsShown::All;
 
 /// Print a ticket's history: a readable timeline (time, actor and role,
 /// event, the changed fields, status after), or with --json exactly what
@@ -72,9 +73,9 @@ pub fn run(store: &Store, args: &HistoryArgs, mut out: impl Write) -> Result<(),
         return Err(ReplayError::UnknownTicket { ticket_id });
     }
     if args.json {
-        let history =
-            History::load(store, ticket_id).map_err(|error| ReplayError::History(error.detail))?;
-        serde_json::to_writer(&mut out, &history.to_json(args.as_of, HIDE_INTERNAL))
+        let history = History::load(store, ticket_id)
+            .map_err(|error| ReplayError::History(error.to_string()))?;
+        serde_json::to_writer(&mut out, &history.to_json(args.as_of, AUDITOR_SEES))
             .map_err(|e| ReplayError::Output(e.into()))?;
         writeln!(out).map_err(ReplayError::Output)?;
     } else {

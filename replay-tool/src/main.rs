@@ -7,9 +7,10 @@
 //! It must never modify the data folder it reads (`rebuild` writes the read
 //! models and nothing else): sled writes when it opens a folder, so every
 //! subcommand opens a private copy of the log (see `source`). Its JSON is
-//! the API's own (`docket_api::history`; export lines are tested byte for
-//! byte against `docket_api::queries::event_json`), so what it prints and
-//! what the server answers cannot drift apart.
+//! the application layer's own (`docket_app::history`; export lines are
+//! tested byte for byte against `docket_app::wire::event_json`), so what it
+//! prints and what the server answers cannot drift apart. It depends on no
+//! HTTP code.
 //!
 //! Exit codes: 0 sound or done; 1 a fault, or an error with the folder or
 //! the data; 2 a usage error.

@@ -13,8 +13,8 @@ use std::time::Instant;
 
 use clap::builder::PossibleValuesParser;
 use clap::Args;
-use docket_api::datadir::{self, DataDir};
-use docket_api::error::ServerError;
+use docket_app::datadir::{self, DataDir};
+use docket_app::AppError;
 use docket_eventstore::Store;
 use docket_projections::{RunConfig, Views, PROJECTION_NAME};
 
@@ -39,7 +39,7 @@ pub struct RebuildArgs {
 /// Takes the data folder's lock, as a server does: refused if one runs.
 pub fn lock(folder: &DataFolder) -> Result<DataDir, ReplayError> {
     DataDir::open(folder.root()).map_err(|error| match error {
-        ServerError::DataDirInUse { path, .. } => ReplayError::InUse { path },
+        AppError::DataDirInUse { path, .. } => ReplayError::InUse { path },
         other => ReplayError::Lock(other.to_string()),
     })
 }

@@ -22,7 +22,7 @@ use std::fs::{self, File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use docket_api::datadir::{self, LOCK_FILE_NAME};
+use docket_app::datadir::{self, LOCK_FILE_NAME};
 use docket_eventstore::jetstream::JetStreamLog;
 use docket_eventstore::{FaultReason, LogImport, Store, StoreError};
 

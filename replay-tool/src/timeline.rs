@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
-use docket_api::clock::{from_unix_nanos, unix_nanos};
-use docket_api::queries::rfc3339;
+use docket_app::clock::{from_unix_nanos, unix_nanos};
+use docket_app::wire::rfc3339;
 use docket_domain::events::{CommentAdded, TicketOpened};
 use docket_domain::ticket::{self, OpenedTicket, Ticket};
 use docket_domain::types::{Currency, Resolution, TicketId, TicketNumber, Visibility};

@@ -13,7 +13,7 @@ use std::io::Write;
 use std::time::Instant;
 
 use clap::Args;
-use docket_api::queries::hex;
+use docket_app::wire::hex;
 use docket_eventstore::record::{GENESIS_HASH, HASH_BYTES};
 use docket_eventstore::{Head, Store, VerifyReport};
 

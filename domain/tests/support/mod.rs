@@ -4,6 +4,8 @@
 //! Each test binary uses a part of it.
 #![allow(dead_code)]
 
+pub mod sessions;
+
 use std::num::NonZeroU64;
 
 use docket_domain::error::DomainError;

@@ -1,13 +1,14 @@
 //! The server's clock: the real one, or with `--test-clock` one that an admin
 //! sets and that stands still between sets. Every envelope records it.
 
-use crate::error::ServerError;
+use crate::error::AppError;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
+/// The clock every command and SLA answer reads; cheap to clone.
 #[derive(Clone)]
 pub struct ServerClock {
     inner: Arc<ClockInner>,
@@ -23,6 +24,7 @@ enum ClockInner {
 }
 
 impl ServerClock {
+    /// The real clock.
     pub fn real() -> ServerClock {
         ServerClock {
             inner: Arc::new(ClockInner::Real),
@@ -41,10 +43,12 @@ impl ServerClock {
         }
     }
 
+    /// Whether this is the test clock (`--test-clock`).
     pub fn is_test(&self) -> bool {
         matches!(*self.inner, ClockInner::Test { .. })
     }
 
+    /// The time now, as this clock tells it.
     pub fn now(&self) -> OffsetDateTime {
         match &*self.inner {
             ClockInner::Real => OffsetDateTime::now_utc(),
@@ -55,18 +59,18 @@ impl ServerClock {
     }
 
     /// Moves the test clock to `to` (equal is allowed, earlier is not).
-    pub fn set(&self, to: OffsetDateTime) -> Result<OffsetDateTime, ServerError> {
+    pub fn set(&self, to: OffsetDateTime) -> Result<OffsetDateTime, AppError> {
         let ClockInner::Test {
             now_unix_nanos,
             changed,
         } = &*self.inner
         else {
-            return Err(ServerError::ClockNotTest);
+            return Err(AppError::ClockNotTest);
         };
         let target = unix_nanos(to);
         let previous = now_unix_nanos.fetch_max(target, Ordering::AcqRel);
         if previous > target {
-            return Err(ServerError::ClockWouldGoBack {
+            return Err(AppError::ClockWouldGoBack {
                 now: from_unix_nanos(previous),
             });
         }
@@ -88,8 +92,9 @@ pub fn unix_nanos(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos()).unwrap_or(i64::MAX)
 }
 
-pub fn from_unix_nanos(nanos: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
+/// The instant `unix_nanos` nanoseconds after the Unix epoch.
+pub fn from_unix_nanos(unix_nanos: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_nanos))
         .expect("every i64 of nanoseconds is a representable instant")
 }
 
@@ -108,7 +113,7 @@ mod tests {
         assert_eq!(clock.set(at).ok(), Some(at));
         assert!(matches!(
             clock.set(datetime!(2029-12-31 09:00 UTC)),
-            Err(ServerError::ClockWouldGoBack { now }) if now == at
+            Err(AppError::ClockWouldGoBack { now }) if now == at
         ));
         assert_eq!(clock.now(), at);
     }
@@ -118,7 +123,7 @@ mod tests {
         let clock = ServerClock::real();
         assert!(matches!(
             clock.set(datetime!(2030-01-01 09:00 UTC)),
-            Err(ServerError::ClockNotTest)
+            Err(AppError::ClockNotTest)
         ));
     }
 }

@@ -13,15 +13,16 @@ use tokio::task::JoinHandle;
 
 use crate::clock::ServerClock;
 use crate::datadir::DataDir;
-use crate::error::ServerError;
-use crate::problem::ApiError;
+use crate::error::AppError;
 
 /// How often the breach timer looks at the real clock (the test clock wakes
 /// it on every set).
 pub const BREACH_TICK: Duration = Duration::from_secs(1);
 
+/// The read models as served, with the tasks that keep them current.
 #[derive(Clone)]
 pub struct Views {
+    /// The read models themselves.
     pub models: docket_projections::Views,
     store: Store,
     tasks: Arc<Mutex<Tasks>>,
@@ -94,13 +95,14 @@ impl Views {
         }
     }
 
+    /// The log the read models follow.
     pub fn store(&self) -> &Store {
         &self.store
     }
 
     /// Waits until the read models have applied `position` (at most
-    /// `limit`), for `X-Min-Position`; 503 `projection_lagging` after that.
-    pub async fn wait_for(&self, position: u64, limit: Duration) -> Result<(), ApiError> {
+    /// `limit`), for `X-Min-Position`; `Lagging` after that.
+    pub async fn wait_for(&self, position: u64, limit: Duration) -> Result<(), AppError> {
         self.models
             .wait_for_position(position, limit)
             .await
@@ -108,7 +110,7 @@ impl Views {
     }
 
     /// The same for answers folded from the log itself (histories).
-    pub async fn wait_for_log(&self, position: u64, limit: Duration) -> Result<(), ApiError> {
+    pub async fn wait_for_log(&self, position: u64, limit: Duration) -> Result<(), AppError> {
         let mut head = self.store.watch_head();
         let reached = tokio::time::timeout(limit, head.wait_for(|head| *head >= position)).await;
         match reached {
@@ -126,14 +128,11 @@ impl Views {
     }
 }
 
-fn lagging(position: u64, limit: Duration) -> ApiError {
-    ApiError::unavailable(
-        "projection_lagging",
-        format!(
-            "the read model had not applied position {position} within {} s",
-            limit.as_secs()
-        ),
-    )
+fn lagging(position: u64, limit: Duration) -> AppError {
+    AppError::Lagging {
+        position,
+        waited_s: limit.as_secs(),
+    }
 }
 
 /// Marks breaches when they happen, on the server's clock, and reports
@@ -168,8 +167,8 @@ async fn report_breaches(
     models: &docket_projections::Views,
     now: time::OffsetDateTime,
     nats: Option<&JetStreamLog>,
-) -> Result<(), ServerError> {
-    let failed = |error: &dyn std::fmt::Display| ServerError::BreachReport(error.to_string());
+) -> Result<(), AppError> {
+    let failed = |error: &dyn std::fmt::Display| AppError::BreachReport(error.to_string());
     let report = models.breaches_to_report(now).map_err(|e| failed(&e))?;
     if let Some(log) = nats {
         let mut messages = Vec::with_capacity(report.notices.len());

@@ -12,8 +12,8 @@
 //! writer finds the key and returns the record instead of appending, and a
 //! retry that no longer decides (the ticket moved on: 409, 412, ...) looks
 //! the record up before answering the error. The record is not looked up
-//! before deciding: that was one random sled read on every command (~5% of
-//! docketd's CPU) for the rare retry.
+//! before deciding: that would be one random sled read on every command for
+//! the rare retry (`docs/benchmarks.md`, "HTTP commands (docketd)").
 //!
 //! Folded tickets are cached between commands: a stream is append-only, so
 //! a state folded to version v stays true and a load reads only the events
@@ -23,7 +23,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use axum::http::StatusCode;
 use docket_domain::access::Action;
 use docket_domain::codec;
 use docket_domain::policy::{apply_policy, decide_policy, OrgPolicy, SetPolicy};
@@ -39,8 +38,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::clock::{unix_nanos, ServerClock};
+use crate::error::AppError;
 use crate::idempotency::{InFlight, ScopedKey};
-use crate::problem::ApiError;
 
 /// Decisions retried after losing a race for the same stream, before 409.
 pub const DECIDE_ATTEMPTS_MAX: usize = 32;
@@ -51,19 +50,68 @@ pub const TICKET_CACHE_MAX: usize = 4096;
 
 /// What every command request brings besides its body.
 pub struct CommandMeta {
+    /// Who asks.
     pub actor: Actor,
+    /// The request's `Idempotency-Key`, scoped by the actor.
     pub idempotency: Option<ScopedKey>,
+    /// The ticket version the caller's `If-Match` requires.
     pub if_match: Option<u64>,
+    /// What makes a retry "the same request" (`idempotency::fingerprint`).
     pub fingerprint: [u8; 32],
+    /// Recorded in every event's envelope (the request id).
     pub correlation_id: Uuid,
+}
+
+/// Whether a command made a new ticket or changed one. Recorded with the
+/// key's answer as the HTTP status it was first given (201 or 200), so
+/// idempotency records written before this type existed read the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "u16", try_from = "u16")]
+pub enum Outcome {
+    /// A new ticket (open, follow-up): 201 with `Location`.
+    Created,
+    /// A change to an existing ticket: 200.
+    Changed,
+}
+
+impl From<Outcome> for u16 {
+    fn from(outcome: Outcome) -> u16 {
+        match outcome {
+            Outcome::Created => 201,
+            Outcome::Changed => 200,
+        }
+    }
+}
+
+impl TryFrom<u16> for Outcome {
+    type Error = String;
+
+    fn try_from(status: u16) -> Result<Outcome, String> {
+        match status {
+            201 => Ok(Outcome::Created),
+            200 => Ok(Outcome::Changed),
+            other => Err(format!("a recorded answer has status {other}")),
+        }
+    }
 }
 
 /// A command's success answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Answer {
-    pub status: u16,
+    /// Recorded under the field name `status` (see [`Outcome`]).
+    #[serde(rename = "status")]
+    pub outcome: Outcome,
+    /// The new ticket's path, for a created one.
     pub location: Option<String>,
+    /// The contract's success body.
     pub body: AnswerBody,
+}
+
+/// Whether an answer carries the ticket's running refund total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RefundTotal {
+    Included,
+    Omitted,
 }
 
 /// The contract's success body of a ticket command.
@@ -72,8 +120,11 @@ pub struct AnswerBody {
     pub ticket_id: TicketId,
     pub number: TicketNumber,
     pub status: Status,
+    /// The ticket's stream version after the command.
     pub version: u64,
+    /// The log position of the command's last event.
     pub position: u64,
+    /// The running refund total (refunds, opens and follow-ups only).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub refunded_minor: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -84,11 +135,14 @@ pub struct AnswerBody {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyAnswer {
     pub org: OrgId,
+    /// The policy now in force.
     pub policy: OrgPolicy,
+    /// The policy stream's version.
     pub version: u64,
     pub position: u64,
 }
 
+/// The command service: every command of every edge goes through it.
 #[derive(Clone)]
 pub struct Commands {
     store: Store,
@@ -112,6 +166,7 @@ struct Plan {
 }
 
 impl Commands {
+    /// A service appending to `store`, recording `clock`'s time.
     pub fn new(store: Store, clock: ServerClock) -> Commands {
         Commands {
             store,
@@ -122,6 +177,7 @@ impl Commands {
         }
     }
 
+    /// The clock every event records.
     pub fn clock(&self) -> &ServerClock {
         &self.clock
     }
@@ -132,14 +188,14 @@ impl Commands {
         meta: CommandMeta,
         requested_org: Option<OrgId>,
         build: impl Fn(TicketId, TicketNumber) -> Command,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<Answer, AppError> {
         self.run(&meta, || async {
             // The role first, as `decide` would: a support or admin token
             // (org `*`) without `org` is refused as a role (403), not asked
             // for the org it may not open in anyway (422).
             Action::OpenTicket.permit(meta.actor.role)?;
             if meta.if_match.is_some_and(|v| v != 0) {
-                return Err(version_mismatch());
+                return Err(AppError::VersionMismatch);
             }
             let org = ticket::org_for_open(&meta.actor, requested_org.as_ref())?;
             let policy = self.policy(&org)?;
@@ -149,7 +205,7 @@ impl Commands {
             let events = ticket::decide(&ticket::initial(), &command, &context)?;
             let state = ticket::fold(&events);
             Ok(Plan {
-                answer: answer_for(&state, StatusCode::CREATED, true),
+                answer: answer_for(&state, Outcome::Created, RefundTotal::Included),
                 request_streams: vec![StreamAppend {
                     stream: ticket_id.stream(),
                     expected: ExpectedVersion::NoStream,
@@ -167,7 +223,7 @@ impl Commands {
         meta: CommandMeta,
         ticket_id: TicketId,
         command: Command,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<Answer, AppError> {
         self.run(&meta, || async {
             let state = self.load_ticket(ticket_id)?;
             // The role and the ticket first, then `If-Match` (a stale
@@ -182,9 +238,12 @@ impl Commands {
             let events = ticket::decide(&state, &command, &context)?;
             let version = state.version;
             let after = events.iter().fold(state, ticket::apply);
-            let include_refunds = matches!(command, Command::Refund(_));
+            let refund_total = match command {
+                Command::Refund(_) => RefundTotal::Included,
+                _ => RefundTotal::Omitted,
+            };
             Ok(Plan {
-                answer: answer_for(&after, StatusCode::OK, include_refunds),
+                answer: answer_for(&after, Outcome::Changed, refund_total),
                 request_streams: vec![StreamAppend {
                     stream: ticket_id.stream(),
                     expected: ExpectedVersion::Exact(version),
@@ -202,7 +261,7 @@ impl Commands {
         meta: CommandMeta,
         parent_id: TicketId,
         build: impl Fn(TicketId, TicketNumber) -> OpenFollowUp,
-    ) -> Result<Answer, ApiError> {
+    ) -> Result<Answer, AppError> {
         self.run(&meta, || async {
             let parent = self.load_ticket(parent_id)?;
             ticket::authorize_follow_up(&parent, &meta.actor)?;
@@ -220,7 +279,7 @@ impl Commands {
             let parent_events = envelopes(&meta, &decision.parent, context.now, cause);
             let state = ticket::fold(&decision.new_ticket);
             Ok(Plan {
-                answer: answer_for(&state, StatusCode::CREATED, true),
+                answer: answer_for(&state, Outcome::Created, RefundTotal::Included),
                 request_streams: vec![
                     StreamAppend {
                         stream: ticket_id.stream(),
@@ -245,7 +304,7 @@ impl Commands {
         actor: &Actor,
         org: OrgId,
         command: SetPolicy,
-    ) -> Result<PolicyAnswer, ApiError> {
+    ) -> Result<PolicyAnswer, AppError> {
         let meta = CommandMeta {
             actor: actor.clone(),
             idempotency: None,
@@ -283,19 +342,19 @@ impl Commands {
                     });
                 }
                 Ok(AppendOutcome::Duplicate(_)) => {
-                    return Err(ApiError::internal(
+                    return Err(AppError::Unexpected(
                         "a policy append carries no idempotency key",
                     ))
                 }
                 Err(StoreError::VersionMismatch { .. }) => continue,
-                Err(error) => return Err(store_error(error)),
+                Err(error) => return Err(error.into()),
             }
         }
-        Err(contended())
+        Err(AppError::Contended)
     }
 
     /// The policy in force for `org` now.
-    pub fn policy(&self, org: &OrgId) -> Result<OrgPolicy, ApiError> {
+    pub fn policy(&self, org: &OrgId) -> Result<OrgPolicy, AppError> {
         if let Some((_, policy)) = self
             .policies
             .read()
@@ -310,7 +369,7 @@ impl Commands {
     }
 
     /// The policy in force for `org` now, with its stream version.
-    pub fn policy_with_version(&self, org: &OrgId) -> Result<(u64, OrgPolicy), ApiError> {
+    pub fn policy_with_version(&self, org: &OrgId) -> Result<(u64, OrgPolicy), AppError> {
         self.load_policy(org)
     }
 
@@ -320,7 +379,7 @@ impl Commands {
 
     /// Folds a ticket's stream: the cached fold, plus the durable events
     /// after it.
-    pub fn load_ticket(&self, ticket_id: TicketId) -> Result<Ticket, ApiError> {
+    pub fn load_ticket(&self, ticket_id: TicketId) -> Result<Ticket, AppError> {
         let cached = self
             .tickets
             .lock()
@@ -328,21 +387,14 @@ impl Commands {
             .get(&ticket_id)
             .cloned();
         let mut state = cached.unwrap_or_else(ticket::initial);
-        let recorded = self
-            .store
-            .read_stream_range(&ticket_id.stream(), state.version + 1, usize::MAX)
-            .map_err(store_error)?;
+        let recorded =
+            self.store
+                .read_stream_range(&ticket_id.stream(), state.version + 1, usize::MAX)?;
         if recorded.is_empty() {
             return Ok(state);
         }
         for entry in &recorded {
-            let event = codec::decode(&entry.event_type, entry.schema_version, &entry.payload)
-                .map_err(|error| {
-                    ApiError::internal(format!(
-                        "undecodable event at position {}: {error}",
-                        entry.position
-                    ))
-                })?;
+            let event = crate::decode(entry, "event")?;
             state = ticket::apply(state, &event);
         }
         self.cache_ticket(ticket_id, &state);
@@ -362,20 +414,11 @@ impl Commands {
         }
     }
 
-    fn load_policy(&self, org: &OrgId) -> Result<(u64, OrgPolicy), ApiError> {
-        let recorded = self
-            .store
-            .read_stream(&org.policy_stream())
-            .map_err(store_error)?;
+    fn load_policy(&self, org: &OrgId) -> Result<(u64, OrgPolicy), AppError> {
+        let recorded = self.store.read_stream(&org.policy_stream())?;
         let mut policy = OrgPolicy::default();
         for entry in &recorded {
-            let event = codec::decode(&entry.event_type, entry.schema_version, &entry.payload)
-                .map_err(|error| {
-                    ApiError::internal(format!(
-                        "undecodable policy event at position {}: {error}",
-                        entry.position
-                    ))
-                })?;
+            let event = crate::decode(entry, "policy event")?;
             policy = apply_policy(policy, &event);
         }
         Ok((recorded.len() as u64, policy))
@@ -397,18 +440,18 @@ impl Commands {
         }
     }
 
-    async fn fresh_ticket(&self) -> Result<(TicketId, TicketNumber), ApiError> {
-        let sequence = self.store.next_sequence().await.map_err(store_error)?;
-        let number = TicketNumber::from_sequence(sequence)
-            .ok_or_else(|| ApiError::internal("ticket numbers are exhausted"))?;
+    async fn fresh_ticket(&self) -> Result<(TicketId, TicketNumber), AppError> {
+        let sequence = self.store.next_sequence().await?;
+        let number =
+            TicketNumber::from_sequence(sequence).ok_or(AppError::TicketNumbersExhausted)?;
         Ok((TicketId(Uuid::now_v7()), number))
     }
 
     /// The loop every ticket command shares (see the module doc).
-    async fn run<F, Fut>(&self, meta: &CommandMeta, plan: F) -> Result<Answer, ApiError>
+    async fn run<F, Fut>(&self, meta: &CommandMeta, plan: F) -> Result<Answer, AppError>
     where
         F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<Plan, ApiError>>,
+        Fut: std::future::Future<Output = Result<Plan, AppError>>,
     {
         let _claim = match &meta.idempotency {
             Some(key) => Some(self.in_flight.claim(key)?),
@@ -422,10 +465,7 @@ impl Commands {
         // ticket moved on): its recorded answer, not today's error.
         if let Some(key) = &meta.idempotency {
             let now = unix_nanos(self.clock.now());
-            let recorded = self
-                .store
-                .idempotency_record(&key.store_key, now)
-                .map_err(store_error)?;
+            let recorded = self.store.idempotency_record(&key.store_key, now)?;
             if let Some(record) = recorded {
                 return replay(&record, &meta.fingerprint);
             }
@@ -437,10 +477,10 @@ impl Commands {
         &self,
         meta: &CommandMeta,
         plan: F,
-    ) -> Result<Answer, ApiError>
+    ) -> Result<Answer, AppError>
     where
         F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<Plan, ApiError>>,
+        Fut: std::future::Future<Output = Result<Plan, AppError>>,
     {
         for _ in 0..DECIDE_ATTEMPTS_MAX {
             let Plan {
@@ -453,7 +493,7 @@ impl Commands {
                     key: key.store_key.clone(),
                     fingerprint: meta.fingerprint,
                     response: serde_json::to_vec(&answer).map_err(|e| {
-                        ApiError::internal(format!("cannot record the answer: {e}"))
+                        AppError::IdempotencyRecord(format!("cannot record the answer: {e}"))
                     })?,
                     recorded_at_unix_nanos: unix_nanos(now),
                 }),
@@ -471,13 +511,13 @@ impl Commands {
                 }
                 Ok(AppendOutcome::Duplicate(record)) => return replay(&record, &meta.fingerprint),
                 Err(StoreError::VersionMismatch { .. }) if meta.if_match.is_some() => {
-                    return Err(version_mismatch())
+                    return Err(AppError::VersionMismatch)
                 }
                 Err(StoreError::VersionMismatch { .. }) => continue,
-                Err(error) => return Err(store_error(error)),
+                Err(error) => return Err(error.into()),
             }
         }
-        Err(contended())
+        Err(AppError::Contended)
     }
 }
 
@@ -514,27 +554,24 @@ fn envelopes(
 
 /// The recorded answer of a retried command, or 422 if the key was used for
 /// another request.
-fn replay(record: &IdempotencyRecord, fingerprint: &[u8; 32]) -> Result<Answer, ApiError> {
+fn replay(record: &IdempotencyRecord, fingerprint: &[u8; 32]) -> Result<Answer, AppError> {
     if record.fingerprint != *fingerprint {
-        return Err(ApiError::invalid(
-            "idempotency_key_reused",
-            "this Idempotency-Key was used for a different request",
-        ));
+        return Err(AppError::IdempotencyKeyReused);
     }
     let mut answer: Answer = serde_json::from_slice(&record.response)
-        .map_err(|e| ApiError::internal(format!("unreadable idempotency record: {e}")))?;
+        .map_err(|e| AppError::IdempotencyRecord(format!("unreadable idempotency record: {e}")))?;
     answer.body.position = record.last_position;
     Ok(answer)
 }
 
-fn answer_for(state: &Ticket, status: StatusCode, include_refunds: bool) -> Answer {
+fn answer_for(state: &Ticket, outcome: Outcome, refund_total: RefundTotal) -> Answer {
     let opened = state
         .opened
         .as_ref()
         .expect("a successful ticket decision leaves an opened ticket");
     Answer {
-        status: status.as_u16(),
-        location: (status == StatusCode::CREATED)
+        outcome,
+        location: (outcome == Outcome::Created)
             .then(|| format!("/v1/tickets/{}", opened.ticket_id)),
         body: AnswerBody {
             ticket_id: opened.ticket_id,
@@ -542,40 +579,16 @@ fn answer_for(state: &Ticket, status: StatusCode, include_refunds: bool) -> Answ
             status: opened.status,
             version: state.version,
             position: 0,
-            refunded_minor: include_refunds.then_some(opened.refunded_minor),
+            refunded_minor: (refund_total == RefundTotal::Included)
+                .then_some(opened.refunded_minor),
             follow_up_of: opened.follow_up_of,
         },
     }
 }
 
-fn check_if_match(if_match: Option<u64>, version: u64) -> Result<(), ApiError> {
+fn check_if_match(if_match: Option<u64>, version: u64) -> Result<(), AppError> {
     match if_match {
-        Some(expected) if expected != version => Err(version_mismatch()),
+        Some(expected) if expected != version => Err(AppError::VersionMismatch),
         _ => Ok(()),
-    }
-}
-
-fn version_mismatch() -> ApiError {
-    ApiError::new(
-        StatusCode::PRECONDITION_FAILED,
-        "version_mismatch",
-        "the ticket's version is not the one given in If-Match",
-    )
-}
-
-fn contended() -> ApiError {
-    ApiError::new(
-        StatusCode::CONFLICT,
-        "contended",
-        "the ticket changed too often while the command was decided; retry",
-    )
-}
-
-/// Store failures a client can see: all are the server's, none the request's.
-pub fn store_error(error: StoreError) -> ApiError {
-    match error {
-        StoreError::Closed => ApiError::unavailable("shutting_down", "the server is stopping"),
-        StoreError::InvalidRequest(detail) => ApiError::invalid("invalid_request", detail),
-        other => ApiError::internal(format!("event store: {other}")),
     }
 }
