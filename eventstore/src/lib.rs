@@ -32,28 +32,30 @@
 //! commit lands whole or not at all, and opening reads the head record
 //! instead of replaying the log.
 //!
-//! # Back of the envelope (measured figures: `docs/benchmarks.md`)
+//! # Back of the envelope
+//!
+//! This machine's values of the inputs (sync latency, CPU per sled insert)
+//! and the rates they give: `docs/benchmarks.md`, "Event store commit path".
 //!
 //! - Bytes/event: ~300 B payload + ~150 B envelope (stream name 43 B, actor
 //!   ~60 B, three ids 49 B, type, times) + 32 B hash ≈ 480 B in the `L` entry,
 //!   plus ~63 B of index entry; with sled's message headers ≈ 600 B appended
 //!   to sled's log per event (sled's page rewrites add 1-3x on top).
-//! - Disk: one `fdatasync` on this machine's virtual disk takes ~0.8-1.5 ms;
-//!   a commit pays sled's `flush()` (pwrite + `sync_file_range`) and then the
-//!   `fdatasync`, so ~2 device round trips: 300-600 commits/s. One appender
-//!   therefore gets ~300-600 appends/s; 64 appenders share each commit
-//!   (batch ≈ 64), ≈ 20-40k events/s, all bounded by fsyncs/s, not CPU.
-//! - CPU per event in the writer: postcard encode ~0.3 µs, BLAKE3 of ~500 B
-//!   ~0.5 µs, two sled inserts: ~8-10 µs each on the development VM (sled
-//!   splits a leaf every ~8 sequential inserts and copies nodes on write), so
-//!   the writer, not the disk, bounds 64 appenders there (measured:
-//!   `docs/benchmarks.md`).
-//! - Expected load: a support desk commands ~10-1000 appends/s at peak, two
-//!   orders of magnitude under the ceiling; 1M events/day ≈ 1 GB/day on disk.
-//! - `verify`: decode + BLAKE3 + a sled iterator step per event (~2 µs of
-//!   CPU), spread over all cores by position range, with the index walked
-//!   beside it (`verify_fast.rs`): target ≥ 500k events/s, so 10M events in
-//!   ~20 s. The exact single-threaded walk (one index `get` per event, ~4 µs)
+//! - Disk: a commit pays sled's `flush()` (pwrite + `sync_file_range`) and
+//!   then the `fdatasync`, so two device round trips: commits/s is about
+//!   one over twice the device's sync latency. One appender gets one commit
+//!   per append; N appenders share each commit (batch ≈ N), so the disk
+//!   bounds commits/s, not events/s.
+//! - CPU per event in the writer: postcard encoding and BLAKE3 are small
+//!   next to the two sled inserts (sled splits a leaf every ~8 sequential
+//!   inserts and copies nodes on write), so with many appenders the
+//!   writer's CPU, not the disk, is the bound.
+//! - Expected load: a support desk commands ~10-1000 appends/s at peak, far
+//!   under the ceiling; 1M events/day ≈ 1 GB/day on disk.
+//! - `verify`: decode + BLAKE3 + a sled iterator step per event, spread over
+//!   all cores by position range, with the index walked beside it
+//!   (`verify_fast.rs`): issue 6 asks for 10M events in ~20 s. The exact
+//!   single-threaded walk (one index `get` per event, about twice the CPU)
 //!   runs only to name a fault.
 //!
 //! # Durability and visibility

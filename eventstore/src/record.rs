@@ -183,9 +183,9 @@ pub(crate) fn to_recorded(stored: &StoredRecord<'_>) -> RecordedEvent {
 
 /// Serializes `value` with postcard after the bytes already in `buffer`;
 /// the same bytes as `postcard::to_extend`, which copies every string and
-/// byte string through `Extend` one byte at a time (that loop was ~7% of a
-/// read-model rebuild's CPU, most of encoding its records); this copies
-/// each with one `extend_from_slice`.
+/// byte string through `Extend` one byte at a time (a visible share of a
+/// read-model rebuild, which encodes every ticket record: `docs/benchmarks.md`,
+/// "Rebuild"); this copies each with one `extend_from_slice`.
 pub fn postcard_append<T: Serialize + ?Sized>(
     value: &T,
     buffer: Vec<u8>,
@@ -256,10 +256,10 @@ pub(crate) fn decode_stored(bytes: &[u8]) -> Result<StoredRecord<'_>, RecordErro
 /// An envelope in postcard's wire format, read by hand, and the bytes after
 /// it. Exactly what `postcard::take_from_bytes::<EnvelopeV1>` returns, values
 /// and errors alike (a property test compares the two on valid, truncated
-/// and corrupted envelopes), at three quarters of the cost: serde reads
-/// each 16-byte id as a tuple of 16 one-byte elements (~1,400 instructions
-/// per envelope with the derived deserializer, ~1,080 here, most of it
-/// checking that the strings are UTF-8).
+/// and corrupted envelopes), for less: serde reads each 16-byte id as a
+/// tuple of 16 one-byte elements, and every read of the log decodes every
+/// envelope. What is left here is mostly checking that the strings are
+/// UTF-8 (`docs/benchmarks.md`, "Rebuild").
 fn read_envelope(body: &[u8]) -> Result<(EnvelopeV1<'_>, &[u8]), postcard::Error> {
     let mut wire = Wire(body);
     let envelope = EnvelopeV1 {

@@ -122,9 +122,9 @@ impl Store {
 
     /// [`Store::open`] for a tool that reads the log front to back (a
     /// rebuild, a verify, an export): a scan never returns to a page, so
-    /// sled's page cache is kept small. With the serving size a rebuild's
-    /// process held 270 MiB more, and faulting fresh memory in is not free
-    /// (the kernel zeroing pages was 10-15% of a rebuild's profile).
+    /// sled's page cache is kept small. The serving size only made such a
+    /// process bigger, and faulting fresh memory in is not free: the kernel
+    /// zeroes every page (`docs/benchmarks.md`, "Rebuild").
     pub fn open_for_scans(dir: &Path) -> Result<Store, StoreError> {
         Store::open_with_cache(dir, SCAN_CACHE_BYTES)
     }

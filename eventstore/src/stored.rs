@@ -9,7 +9,8 @@ use crate::types::RecordedEvent;
 /// page cache instead of copied. The projections' feed reads these and
 /// decodes them on other threads ([`StoredEvent::read`]): building an
 /// owned [`RecordedEvent`] per entry (seven allocations and a payload copy)
-/// was a fifth of reading the log.
+/// cost a large share of reading the log, and most of it was dropped
+/// unread (`docs/benchmarks.md`, "Rebuild").
 #[derive(Debug, Clone)]
 pub struct StoredEvent {
     position: u64,

@@ -3,8 +3,8 @@
 //! fails (or a commit lands meanwhile).
 //!
 //! Why: the exact walk does one sled `get` per event for the index and runs
-//! on one thread (~170k events/s cold, ~270k warm on this machine); the
-//! target is 500k/s.
+//! on one thread, which stays well under issue 6's verify target however
+//! warm sled's cache is (`docs/benchmarks.md`, "Event store commit path").
 //!
 //! How: the log up to the head is cut into position ranges, each walked by
 //! its own thread (every entry's hash only needs the *stored* hash of the

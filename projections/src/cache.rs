@@ -15,9 +15,10 @@ use hashbrown::hash_table::{Entry, HashTable};
 use crate::error::ProjectionError;
 
 // foldhash, not std's SipHash: a rebuild looks a record up several times
-// per event, and hashing its key with SipHash was ~20% of folding an event
-// (`docs/benchmarks.md`). The keys come from the log (ticket ids, numbers,
-// dates), and foldhash is still seeded per process.
+// per event, so the hash is paid on the fold's hot path and SipHash's
+// DoS resistance costs a large share of folding an event
+// (`docs/benchmarks.md`, "Rebuild"). The keys come from the log (ticket
+// ids, numbers, dates), and foldhash is still seeded per process.
 type Hasher = foldhash::fast::RandomState;
 
 // hashbrown's `HashTable`, not std's `HashMap`: a hit is one hash and one
@@ -45,7 +46,8 @@ impl<K: Hash + Eq + Clone, V> WriteBack<K, V> {
     pub(crate) fn new(capacity: usize) -> Self {
         let generation_max = (capacity / 2).max(1);
         // Sized for a generation up front: a table growing by doubling
-        // moved every record again at each step (~2% of a rebuild).
+        // moves every record again at each step (`docs/benchmarks.md`,
+        // "Rebuild").
         WriteBack {
             hasher: Hasher::default(),
             hot: HashTable::with_capacity(generation_max),
@@ -112,8 +114,9 @@ impl<K: Hash + Eq + Clone, V> WriteBack<K, V> {
         }
         if self.hot.len() >= self.generation_max {
             // The dropped generation's table becomes the new hot one:
-            // growing a fresh table rehashed every record again on every
-            // rotation, into new memory (~2% of a rebuild).
+            // growing a fresh table would rehash every record again on
+            // every rotation, into new memory (`docs/benchmarks.md`,
+            // "Rebuild").
             std::mem::swap(&mut self.hot, &mut self.cold);
             self.hot.clear();
         }

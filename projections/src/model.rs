@@ -2,15 +2,16 @@
 //! and how a commit writes what changed.
 //!
 //! # Why one projection
-//! On this machine sled 0.34 does 30-50k inserts/s on one core, about the
-//! same for 16-byte and 1 KiB values (it clones the leaf it writes into:
-//! malloc and memcpy dominate a profile of the rebuild), and `apply_batch`
-//! takes a process-wide write lock, so two projections could not write in
-//! parallel either. Writes per event are the budget. Ticket views, inboxes,
-//! search, SLA clocks and KPIs all need the same per-ticket state (org,
-//! reason, status, clocks), so they share one record per ticket, written
-//! once per commit however many events touched it; a second projection
-//! would write a second record per ticket and fold the clocks twice.
+//! A sled 0.34 insert costs about the same for a 16-byte and a 1 KiB value
+//! (it clones the leaf it writes into: malloc and memcpy, not the bytes,
+//! are the cost), and `apply_batch` takes a process-wide write lock, so two
+//! projections could not write in parallel either. Writes per event are
+//! the budget (sled's insert rate: `docs/benchmarks.md`, "Rebuild").
+//! Ticket views, inboxes, search, SLA clocks and KPIs all need the same
+//! per-ticket state (org, reason, status, clocks), so they share one record
+//! per ticket, written once per commit however many events touched it; a
+//! second projection would write a second record per ticket and fold the
+//! clocks twice.
 //!
 //! # Writes per commit (back of the envelope)
 //! Per ticket touched: its record (1) and its order-number entry (≤ 1, once).
@@ -170,8 +171,9 @@ impl ReadModels {
             return Ok(false);
         };
         // Nothing of a stream's ticket is stored before the stream's first
-        // event: no lookup then (looking up a million tickets that did not
-        // exist yet, in random leaves, was ~2% of rebuilding them).
+        // event: no lookup then. Otherwise a rebuild looks up every ticket
+        // once before it exists, each a miss in a random leaf
+        // (`docs/benchmarks.md`, "Rebuild").
         let first_of_stream = incoming.version == 1;
         let exists = self
             .tickets

@@ -15,8 +15,8 @@
 //! Which pages exist is kept in memory per space (the page directory): read
 //! from sled once per space, then kept in step by this struct, the only
 //! writer of page keys. Finding an entry's page is then a `BTreeSet`
-//! lookup; a sled reverse range scan per lookup (it clones leaf nodes) was
-//! ~5% of docketd's CPU under load.
+//! lookup; a sled reverse range scan per lookup clones leaf nodes, on
+//! every command's path (`docs/benchmarks.md`, "HTTP commands (docketd)").
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
@@ -38,8 +38,8 @@ pub(crate) type Entry = (Vec<u8>, Vec<u8>);
 /// A page's entries as stored: postcard's `Vec<(Vec<u8>, Vec<u8>)>`, each
 /// part written and read as a byte string. The bytes are the same as
 /// serde's default for `Vec<u8>` (a length, then the bytes), but serde
-/// handles that default one call per byte (with order-number entries in
-/// pages, an experiment, it was ~5% of a 1M-ticket rebuild).
+/// handles that default one call per byte, on every page a commit writes
+/// (`docs/benchmarks.md`, "Rebuild").
 pub(crate) fn encode_entries(entries: &[Entry]) -> Result<sled::IVec, ProjectionError> {
     struct Stored<'a>(&'a [Entry]);
     impl serde::Serialize for Stored<'_> {
@@ -69,8 +69,8 @@ pub(crate) fn decode_entries(bytes: &[u8]) -> Result<Vec<Entry>, ProjectionError
 /// beside them the first 16 bytes of each suffix as one number. A search
 /// compares those numbers, held together in one allocation, and reads a
 /// suffix itself only among entries whose first 16 bytes tie; comparing
-/// the suffixes directly followed a pointer per probe into cold memory
-/// (`memcmp` was ~8% of a rebuild's profile).
+/// the suffixes directly would follow a pointer per probe into cold memory
+/// (`docs/benchmarks.md`, "Rebuild").
 struct Page {
     prefixes: Vec<u128>,
     entries: Vec<Entry>,

@@ -50,9 +50,9 @@ impl Writes {
     ///
     /// Key order (a stable sort: a later write of a key still wins) makes
     /// each sled leaf take its writes in one run instead of being fetched,
-    /// copied and relinked once per scattered write: after a 1M-event
-    /// rebuild the read models took 426-500 MiB on disk instead of 773-851
-    /// (`docs/benchmarks.md`, session 7).
+    /// copied and relinked once per scattered write, and leaves fewer
+    /// fragments for sled to keep: less CPU and a much smaller file
+    /// (`docs/benchmarks.md`, "Rebuild").
     pub(crate) fn apply_one_by_one(mut self, tree: &sled::Tree) -> Result<(), ProjectionError> {
         self.0.sort_by(|a, b| a.0.cmp(&b.0));
         for (key, value) in self.0 {
@@ -67,8 +67,8 @@ impl Writes {
 
 thread_local! {
     /// Where values are serialized before being copied out at their exact
-    /// size: serializing a ticket record into a fresh vector grew it ~8
-    /// times (realloc and copy each time, ~4% of a rebuild).
+    /// size: serializing a ticket record into a fresh vector grows it many
+    /// times, a realloc and a copy each (`docs/benchmarks.md`, "Rebuild").
     static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 

@@ -35,7 +35,8 @@
 //!   the writer's group commits (`/metrics`) are printed, so that a run can
 //!   be checked for "the client was the bottleneck".
 //!
-//! Figures and the exact commands of a session: `docs/benchmarks.md`.
+//! The commands, the ceiling to run beside it, and the current figures:
+//! `docs/benchmarks.md`, "HTTP commands (docketd)".
 
 // A binary's root looks for modules beside it; these live in `loadgen/`.
 #[path = "loadgen/http.rs"]
@@ -131,7 +132,7 @@ struct Cli {
     /// Send no Idempotency-Key (by default every command carries a fresh one).
     #[arg(long)]
     no_idempotency_keys: bool,
-    /// req/s of `scripts/http.sh commit64f` measured in the same session.
+    /// req/s of `scripts/http.sh commit64f` run right before and after this.
     #[arg(long)]
     ceiling_rps: Option<f64>,
     /// Threads of the client's runtime.

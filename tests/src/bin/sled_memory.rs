@@ -1,5 +1,6 @@
 //! sled's own memory against the data it holds: the control for the read
-//! models' "memory flat in closed tickets" target (docs/benchmarks.md).
+//! models' "memory flat in closed tickets" target (`docs/benchmarks.md`,
+//! "Read models' memory against closed tickets").
 //!
 //! usage: cargo run --release -p docket-tests --bin sled_memory -- \
 //!          --records 4000000 [--value-bytes 400] [--per-value 1] [--dir target/sled-memory]

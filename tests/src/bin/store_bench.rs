@@ -15,10 +15,10 @@
 //!
 //! `--cpu idle,spin`: each pair is measured twice, as is and with one core
 //! kept busy by a spinning thread. On this VM a process that sleeps in
-//! `fdatasync` with the CPU otherwise idle waits for the next 4 ms host
-//! tick to be woken (a lone write+fdatasync loop shows p50 ≈ 4 ms, ≈ 0.2 ms
-//! with a busy core), so the idle raw loop measures the VM's wake-up, not
-//! the disk; the spin rows are the fair disk baseline.
+//! `fdatasync` with the CPU otherwise idle waits for the next host tick to
+//! be woken, so the idle raw loop measures the VM's wake-up, not the disk;
+//! the spin rows are the fair disk baseline (`docs/benchmarks.md`, "Event
+//! store commit path").
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
