@@ -19,7 +19,7 @@ pub const BODY_BYTES_MAX: usize = 1024 * 1024;
 /// if the server closed the connection with the body half read, the kernel
 /// would reset it and the client would see a broken pipe instead of the
 /// problem body. Past this size the connection is closed unread: no client
-/// that means well sends 16 MiB to a 1 MiB endpoint.
+/// that means well sends a body many times the limit.
 const OVERSIZE_DRAIN_BYTES_MAX: usize = 16 * 1024 * 1024;
 
 /// A JSON body, with the bytes it came from (the idempotency fingerprint

@@ -1,5 +1,6 @@
 //! The store handle: opening, the read side, sequences and closing. Writes
-//! go to the writer thread (`writer.rs`).
+//! go to the writer thread (`writer.rs`). Past ~600 lines because it is
+//! the store's whole public surface: one `impl Store`, each method short.
 
 use std::fs::File;
 use std::panic::{catch_unwind, AssertUnwindSafe};

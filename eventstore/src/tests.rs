@@ -1,5 +1,6 @@
 //! Unit tests of the store through its public API (plus raw sled access where
-//! a test must look under it).
+//! a test must look under it). Past ~600 lines on purpose: one file of
+//! tests that share the store-opening and request-building helpers.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -16,10 +16,10 @@
 //! `Value`'s order.
 //!
 //! # Cost and memory
-//! Two threads: one reads batches of `EXPORT_BATCH_EVENTS` from the store
-//! (sled iteration and decoding, ~3.5 µs/event), the other decodes payloads
-//! and writes JSON (~3-4 µs/event), with at most `BATCHES_IN_FLIGHT`
-//! batches between them: memory stays constant (~4 MB per batch of ~1 KB
+//! Two threads of about equal cost per event (`docs/benchmarks.md`,
+//! "docket-replay"): one reads batches of `EXPORT_BATCH_EVENTS` from the
+//! store (sled iteration and decoding), the other decodes payloads and
+//! writes JSON, with at most `BATCHES_IN_FLIGHT` batches between them: memory stays constant (~4 MB per batch of ~1 KB
 //! events) whatever the log's length.
 //!
 //! Export reads; it does not check the hash chain (run `verify` for that).

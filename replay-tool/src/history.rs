@@ -1,12 +1,12 @@
 //! `history`: one ticket's events, as a timeline for people or, with
 //! `--json`, exactly as `GET /v1/tickets/{id}/history` answers an auditor
-//! (built by the API's own `History::to_json`).
+//! (built by the application layer's own `History::to_json`).
 //!
 //! A ticket is named by its id or its 11-digit number. The log has no
 //! index by number (the read models have one, but a copied folder may not
 //! hold them, and they are not evidence), so a number is found by one scan
-//! of the log for the `ticket_opened` that carries it: linear in the log,
-//! ~1-2 µs per event.
+//! of the log for the `ticket_opened` that carries it: linear in the log
+//! (`docs/benchmarks.md`, "docket-replay").
 
 use std::io::Write;
 

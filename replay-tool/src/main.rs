@@ -32,8 +32,9 @@ use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-// As in docketd: sled allocates and frees per node it reads, and glibc's
-// malloc/free was ~12% of a 1M-event verify.
+// As in docketd: sled allocates and frees per node it reads, which makes
+// glibc's malloc/free a large share of a verify (`docs/benchmarks.md`,
+// "docket-replay").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -287,9 +287,9 @@ const SHARED_MEMORY_DIR: &str = "/dev/shm";
 /// space and the memory available; else the system's temporary folder.
 ///
 /// Why: the copy is written, read once and deleted. On disk its writeback
-/// competes with the reads (measured on a 1M-event, 1.35 GB log: 3.9-4.8 s
-/// for the copy and sled's open on disk, 2.3 s in `/dev/shm`); in memory it
-/// costs RAM only while the tool runs.
+/// competes with the reads, which made the copy and sled's open about twice
+/// as slow on disk as in `/dev/shm` (`docs/benchmarks.md`, "docket-replay");
+/// in memory it costs RAM only while the tool runs.
 fn scratch_parent(log_bytes: u64) -> PathBuf {
     if std::env::var_os("TMPDIR").is_some() {
         return std::env::temp_dir();

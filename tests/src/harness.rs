@@ -1,6 +1,8 @@
 //! The black-box harness: the real `docketd` on a free port with a temporary
 //! data folder, tokens signed with a known secret, and HTTP answers kept
 //! whole (status, headers, bytes) so that tests can compare them exactly.
+//! One file past ~600 lines: the server's options, its process and the
+//! request builders every black-box test uses are one concept.
 //!
 //! `docketd` belongs to another package, so cargo does not build it for
 //! these tests: [`docketd`] runs `$CARGO build -p docket-api --bin docketd`

@@ -15,6 +15,7 @@ use super::config::CommitBound;
 use super::pipeline::Batches;
 use crate::error::ProjectionError;
 use crate::keys::CHECKPOINT_KEY;
+pub(crate) use crate::model::InboxHistory;
 use crate::model::{Incoming, ReadModels};
 use crate::store::{self, Writes};
 
@@ -31,17 +32,6 @@ pub(super) enum Commits {
     Atomic,
     /// Written in the background while folding on: the copy is being built.
     Background,
-}
-
-/// What a commit does with the inbox entries it supersedes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum InboxHistory {
-    /// Kept for the paging cursors that may still read them, until the
-    /// retention ends: the copy is served and at the head of the log.
-    Retain,
-    /// Deleted at once: a copy catching up or being built, whose older
-    /// snapshots nobody is paging.
-    Delete,
 }
 
 /// One generation's tree, its projection state and its checkpoint.
@@ -172,7 +162,7 @@ impl Instance {
             .commit(
                 &self.tree,
                 &mut self.checkpoint,
-                retains(InboxHistory::Delete),
+                InboxHistory::Delete,
                 Some((chunk_tickets, &mut hand_over)),
             )
             .and_then(|mut writes| {
@@ -215,9 +205,9 @@ impl Instance {
         if folded == 0 {
             return Ok(None);
         }
-        let mut writes =
-            self.model
-                .commit(&self.tree, &mut self.checkpoint, retains(history), None)?;
+        let mut writes = self
+            .model
+            .commit(&self.tree, &mut self.checkpoint, history, None)?;
         writes.insert(
             CHECKPOINT_KEY,
             store::encode("checkpoint", &self.checkpoint)?,
@@ -292,11 +282,6 @@ pub(super) async fn fold_blocking(
         }
     })
     .await
-}
-
-/// The flag `ReadModels::commit` takes for `history`.
-fn retains(history: InboxHistory) -> bool {
-    history == InboxHistory::Retain
 }
 
 /// Gives the heap memory freed by a big commit back to the OS.

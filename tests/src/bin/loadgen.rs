@@ -1,6 +1,8 @@
 //! `loadgen`: drives a `docketd` over HTTP/1.1 keep-alive with the mixed life
 //! of a ticket and reports durable commands/s, latency percentiles, errors by
-//! status and the read-your-writes lag.
+//! status and the read-your-writes lag. Past ~600 lines: the options,
+//! the ticket life it plays and the run loop are one program (the report is
+//! its own module).
 //!
 //! ```sh
 //! cargo build --release -p docket-api --bin docketd
@@ -123,7 +125,7 @@ struct Cli {
     /// Measure the read-your-writes lag after 1 command in N (0: never).
     #[arg(long, default_value_t = 20)]
     lag_every: u64,
-    /// Which read model the lag is measured on.
+    /// Which read model the lag is read on.
     #[arg(long, value_enum, default_value = "auto")]
     read: ReadChoice,
     /// Connections of the open-only run (0: skip it).
@@ -148,7 +150,7 @@ enum ReadChoice {
     Ticket,
 }
 
-/// The read the lag is measured on.
+/// The read the lag is timed on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ReadEndpoint {
     Inbox,

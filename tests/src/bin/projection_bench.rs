@@ -61,7 +61,7 @@ struct Args {
 }
 
 // The allocator docketd and docket-replay ship with, so that the rebuild
-// rate and memory measured here are theirs.
+// rate and memory seen here are theirs.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

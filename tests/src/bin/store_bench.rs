@@ -1,6 +1,6 @@
 //! Event store benchmark: durable appends/s and append latency with N
 //! concurrent appenders, beside the raw group-commit rate of the same disk
-//! measured in the same run.
+//! taken in the same run.
 //!
 //! usage: cargo run --release -p docket-tests --bin store_bench -- \
 //!          [--appenders 1,16,64,256] [--secs 5] [--size 300] [--dir target/bench-data]
@@ -13,7 +13,7 @@
 //! disk at the least). The ratio store/raw is the figure to watch; absolute
 //! numbers on a shared machine move between runs.
 //!
-//! `--cpu idle,spin`: each pair is measured twice, as is and with one core
+//! `--cpu idle,spin`: each pair runs twice, as is and with one core
 //! kept busy by a spinning thread. On this VM a process that sleeps in
 //! `fdatasync` with the CPU otherwise idle waits for the next host tick to
 //! be woken, so the idle raw loop measures the VM's wake-up, not the disk;

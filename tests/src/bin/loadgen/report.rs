@@ -1,6 +1,6 @@
 //! What `loadgen` counts and prints: per-client counts merged per run,
 //! latency histograms, CPU of both sides and the writer's group commits over
-//! the measured window, and the targets.
+//! the timed window, and the targets.
 
 use std::collections::BTreeMap;
 use std::fmt;
