@@ -4,11 +4,10 @@
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::StatusCode;
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
 
-use crate::problem::ApiError;
+use crate::problem::{edge, ApiError};
 
 /// Request bodies larger than this get 413 (contract: 1 MiB).
 pub const BODY_BYTES_MAX: usize = 1024 * 1024;
@@ -52,11 +51,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
     async fn from_request(request: Request, _state: &S) -> Result<Self, ApiError> {
         if !is_json(request.headers().get(CONTENT_TYPE)) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "the body must be sent as application/json",
-            ));
+            return Err(edge::unsupported_media_type());
         }
         let declared_length = request
             .headers()
@@ -83,10 +78,7 @@ async fn read_limited(body: Body) -> Result<Bytes, ApiError> {
     let mut received = 0usize;
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|error| {
-            ApiError::bad_request(
-                "malformed_json",
-                format!("the request body could not be read: {error}"),
-            )
+            edge::malformed_json(format!("the request body could not be read: {error}"))
         })?;
         received = received.saturating_add(chunk.len());
         if received > OVERSIZE_DRAIN_BYTES_MAX {
@@ -109,12 +101,9 @@ async fn read_limited(body: Body) -> Result<Bytes, ApiError> {
     })
 }
 
+/// 413 `payload_too_large`.
 pub fn too_large() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
-        format!("request bodies are limited to {BODY_BYTES_MAX} bytes"),
-    )
+    edge::payload_too_large(BODY_BYTES_MAX)
 }
 
 fn is_json(content_type: Option<&axum::http::HeaderValue>) -> bool {
@@ -142,33 +131,19 @@ fn check_syntax(raw: &[u8]) -> Result<(), ApiError> {
     // JSON text is UTF-8 throughout (RFC 8259), and skipping a string for
     // `IgnoredAny` does not check its bytes.
     if let Err(error) = std::str::from_utf8(raw) {
-        return Err(ApiError::bad_request(
-            "malformed_json",
-            format!("malformed JSON: the body is not UTF-8: {error}"),
-        ));
+        return Err(edge::malformed_json(format!(
+            "malformed JSON: the body is not UTF-8: {error}"
+        )));
     }
     if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(raw) {
-        return Err(ApiError::bad_request(
-            "malformed_json",
-            format!("malformed JSON: {error}"),
-        ));
+        return Err(edge::malformed_json(format!("malformed JSON: {error}")));
     }
     Ok(())
 }
 
 /// Well-formed JSON as `T`: 422 with the code of what is wrong.
 fn shape<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(raw).map_err(|error| {
-        let message = error.to_string();
-        let code = if message.starts_with("unknown field") {
-            "unknown_field"
-        } else if message.starts_with("missing field") {
-            "missing_field"
-        } else {
-            "invalid_field"
-        };
-        ApiError::invalid(code, message)
-    })
+    serde_json::from_slice(raw).map_err(|error| edge::wrong_shape(error.to_string()))
 }
 
 #[cfg(test)]

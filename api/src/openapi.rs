@@ -1,11 +1,29 @@
 //! `/openapi.json`, generated from the handlers' declarations below: every
-//! `/v1` path of the contract with its parameters and request bodies.
+//! `/v1` path of the contract with its parameters and request bodies, and
+//! every answer an operation can give, errors included.
+//!
+//! The error answers are not written by hand: [`failures`] lists, per
+//! operation, the situations that can refuse it (the domain's, the
+//! application layer's and the edge's own), and each goes through the very
+//! mapping the server answers with (`ApiError::from`, `problem::edge`), so
+//! the statuses and `code`s documented cannot drift from those served.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use docket_app::AppError;
+use docket_domain::access::{Action, Read};
+use docket_domain::error::{PolicyProblem, TextProblem};
+use docket_domain::types::{Currency, OrgId, Role, TicketId};
+use docket_domain::DomainError;
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder, Schema};
 use utoipa::OpenApi;
 
 use crate::dto;
+use crate::problem::{edge, ApiError};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,7 +37,7 @@ use crate::dto;
         dto::RefundBody, dto::CloseBody, dto::PolicyBody, dto::CalendarBody, dto::ClockBody,
         dto::ReasonBody, dto::OrderBody
     )),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &Answers)
 )]
 pub struct ApiDoc;
 
@@ -41,6 +59,353 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// Fills in every operation's answers: its success content, the
+/// `X-Min-Position` / `min_position` of every `/v1` GET, and one
+/// problem+json response per error status with the `code`s it may carry.
+struct Answers;
+
+impl utoipa::Modify for Answers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                ("get", item.get.as_mut()),
+                ("post", item.post.as_mut()),
+                ("put", item.put.as_mut()),
+                ("delete", item.delete.as_mut()),
+            ];
+            for (method, operation) in operations {
+                if let Some(operation) = operation {
+                    document(method, path, operation);
+                }
+            }
+        }
+    }
+}
+
+fn document(method: &str, path: &str, operation: &mut Operation) {
+    let is_v1 = path.starts_with("/v1/");
+    if is_v1 && method == "get" {
+        let parameters = operation.parameters.get_or_insert_with(Vec::new);
+        add_parameter(parameters, "X-Min-Position", ParameterIn::Header);
+        add_parameter(parameters, "min_position", ParameterIn::Query);
+    }
+    let success_type = match path {
+        "/metrics" => "text/plain",
+        _ => "application/json",
+    };
+    for (status, response) in operation.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response {
+            if status.starts_with('2') && response.content.is_empty() {
+                let any_object = ObjectBuilder::new().schema_type(match success_type {
+                    "text/plain" => Type::String,
+                    _ => Type::Object,
+                });
+                response.content.insert(
+                    success_type.to_owned(),
+                    ContentBuilder::new().schema(Some(any_object)).build(),
+                );
+            }
+        }
+    }
+    let mut codes_by_status: BTreeMap<u16, BTreeSet<&'static str>> = BTreeMap::new();
+    for failure in failures(method, path) {
+        codes_by_status
+            .entry(failure.status.as_u16())
+            .or_default()
+            .insert(failure.code);
+    }
+    for (status, codes) in codes_by_status {
+        let codes: Vec<&str> = codes.into_iter().collect();
+        let response = ResponseBuilder::new()
+            .description(format!("problem+json; code: {}", codes.join(", ")))
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(problem_schema(status, &codes)))
+                    .build(),
+            )
+            .build();
+        operation
+            .responses
+            .responses
+            .insert(status.to_string(), RefOr::T(response));
+    }
+}
+
+fn add_parameter(parameters: &mut Vec<Parameter>, name: &str, location: ParameterIn) {
+    if parameters.iter().any(|p| p.name == name) {
+        return;
+    }
+    parameters.push(
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(location)
+            .description(Some(
+                "answer only once the read model serving this has applied this log position (waits up to 5 s, else 503 projection_lagging)",
+            ))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                        utoipa::openapi::KnownFormat::Int64,
+                    )))
+                    .minimum(Some(0)),
+            ))
+            .build(),
+    );
+}
+
+/// RFC 9457 problem details, with the `code`s of one status.
+fn problem_schema(status: u16, codes: &[&str]) -> Schema {
+    let text = || ObjectBuilder::new().schema_type(Type::String);
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("type", text())
+        .property("title", text())
+        .property(
+            "status",
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .enum_values(Some([status])),
+        )
+        .property("detail", text())
+        .property("code", text().enum_values(Some(codes.iter().copied())))
+        .required("type")
+        .required("title")
+        .required("status")
+        .required("detail")
+        .required("code")
+        .into()
+}
+
+/// Every refusal an operation can answer with, as the server makes it.
+pub fn failures(method: &str, path: &str) -> Vec<ApiError> {
+    let mut failures = Vec::new();
+    if !path.starts_with("/v1/") {
+        return failures;
+    }
+    failures.push(ApiError::unauthorized("no or bad token"));
+    failures.push(edge::timed_out());
+    failures.push(edge::panicked());
+    failures.push(app(AppError::Unexpected("a store answer ruled out")));
+    let ticket_command = |failures: &mut Vec<ApiError>, refusals: Vec<DomainError>| {
+        failures.extend(command_request());
+        failures.extend(refusals.into_iter().map(ApiError::from));
+    };
+    match (method, path) {
+        ("post", "/v1/tickets") => ticket_command(&mut failures, opening()),
+        ("post", "/v1/tickets/{id}/follow-ups") => {
+            let mut refusals = opening();
+            refusals.extend([DomainError::NotFound, DomainError::ParentNotClosed]);
+            ticket_command(&mut failures, refusals);
+        }
+        ("post", "/v1/tickets/{id}/comments") => {
+            ticket_command(&mut failures, on_ticket(Action::CommentInternally))
+        }
+        ("post", "/v1/tickets/{id}/escalations") => {
+            let mut refusals = on_ticket(Action::Escalate);
+            refusals.push(DomainError::AlreadyEscalated);
+            ticket_command(&mut failures, refusals);
+        }
+        ("post", "/v1/tickets/{id}/refunds") => {
+            let mut refusals = on_ticket(Action::Refund);
+            refusals.extend([
+                DomainError::NoOrder,
+                DomainError::CurrencyMismatch {
+                    order: currency("EUR"),
+                    refund: currency("USD"),
+                },
+                DomainError::RefundExceedsOrder { left_minor: 0 },
+            ]);
+            ticket_command(&mut failures, refusals);
+        }
+        ("post", "/v1/tickets/{id}/close") => {
+            ticket_command(&mut failures, on_ticket(Action::Close))
+        }
+        ("put", "/v1/orgs/{org}/policy") => {
+            failures.extend(json_body());
+            failures.push(ApiError::not_found());
+            failures.extend(
+                [
+                    forbidden(Action::SetPolicy),
+                    DomainError::ForbiddenOrg {
+                        allowed: org("acme"),
+                        requested: org("globex"),
+                    },
+                    DomainError::InvalidPolicy {
+                        field: "first_response_hours",
+                        problem: PolicyProblem::NoWorkingDay,
+                    },
+                    invalid_field(),
+                ]
+                .map(ApiError::from),
+            );
+            failures.extend(store_failures());
+            failures.push(app(AppError::Contended));
+        }
+        ("post", "/v1/admin/clock") => {
+            failures.extend(json_body());
+            failures.push(ApiError::forbidden("only an admin may set the test clock"));
+            failures.push(app(AppError::ClockNotTest));
+            failures.push(app(AppError::ClockWouldGoBack {
+                now: time::OffsetDateTime::UNIX_EPOCH,
+            }));
+            failures.push(ApiError::from(invalid_field()));
+        }
+        ("get", path) => {
+            failures.extend(query_request());
+            let read = match path {
+                "/v1/inbox/{status}" | "/v1/sla" => Read::Inboxes,
+                "/v1/kpis" => Read::Kpis,
+                "/v1/events" => Read::EventFeed,
+                "/v1/orgs/{org}/policy" => Read::Policy,
+                _ => Read::Tickets,
+            };
+            failures.push(ApiError::from(DomainError::ReadForbidden { read }));
+            match path {
+                "/v1/inbox/{status}" | "/v1/sla" | "/v1/kpis" => {
+                    failures.push(ApiError::from(DomainError::ForbiddenOrgRead {
+                        allowed: org("acme"),
+                        requested: org("globex"),
+                    }));
+                    failures.push(ApiError::from(invalid_field()));
+                    failures.push(ApiError::from(AppError::Projection(
+                        docket_projections::ProjectionError::InvalidCursor {
+                            problem: docket_projections::CursorProblem::Malformed,
+                        },
+                    )));
+                }
+                "/v1/tickets" | "/v1/events" => {}
+                _ => failures.push(ApiError::not_found()),
+            }
+            if path == "/v1/inbox/{status}" {
+                failures.push(ApiError::not_found());
+            }
+            if path.contains("history") || path == "/v1/events" || path.contains("policy") {
+                failures.extend(store_failures());
+            }
+        }
+        _ => {}
+    }
+    failures
+}
+
+fn app(error: AppError) -> ApiError {
+    ApiError::from(error)
+}
+
+/// What any command's request can be refused for before its rules.
+fn command_request() -> Vec<ApiError> {
+    let mut failures = json_body();
+    failures.extend(
+        [
+            AppError::InvalidIdempotencyKey,
+            AppError::IdempotencyKeyReused,
+            AppError::IdempotencyInProgress,
+            AppError::Overloaded,
+            AppError::VersionMismatch,
+            AppError::Contended,
+        ]
+        .map(app),
+    );
+    failures.push(edge::invalid_if_match());
+    failures.extend(store_failures());
+    failures
+}
+
+/// A JSON body's refusals.
+fn json_body() -> Vec<ApiError> {
+    vec![
+        edge::unsupported_media_type(),
+        crate::json::too_large(),
+        edge::malformed_json("malformed JSON"),
+        edge::wrong_shape("unknown field `x`".to_owned()),
+        edge::wrong_shape("missing field `x`".to_owned()),
+        edge::wrong_shape("invalid type".to_owned()),
+    ]
+}
+
+/// A GET's refusals before its rules.
+fn query_request() -> Vec<ApiError> {
+    vec![
+        edge::invalid_min_position(),
+        edge::unreadable_query("unknown parameter"),
+        app(AppError::InvalidQuery(
+            "a parameter out of its bounds".to_owned(),
+        )),
+        app(AppError::Lagging {
+            position: 1,
+            waited_s: 5,
+        }),
+    ]
+}
+
+/// The log's failures a client can meet (`problem::store_error`).
+fn store_failures() -> Vec<ApiError> {
+    [
+        docket_eventstore::StoreError::Closed,
+        docket_eventstore::StoreError::InvalidRequest("a limit".to_owned()),
+    ]
+    .map(|error| app(AppError::Store(error)))
+    .into()
+}
+
+fn opening() -> Vec<DomainError> {
+    let day = time::Date::MIN;
+    vec![
+        forbidden(Action::OpenTicket),
+        DomainError::ForbiddenOrg {
+            allowed: org("acme"),
+            requested: org("globex"),
+        },
+        DomainError::MissingField { field: "org" },
+        DomainError::IncidentDateInFuture {
+            incident_date: day,
+            today: day,
+        },
+        DomainError::IntakeWindowExpired {
+            incident_date: day,
+            window_days: 14,
+        },
+        DomainError::TicketExists {
+            ticket_id: TicketId(uuid::Uuid::nil()),
+        },
+        invalid_field(),
+    ]
+}
+
+fn on_ticket(action: Action) -> Vec<DomainError> {
+    vec![
+        forbidden(action),
+        DomainError::NotFound,
+        DomainError::TicketClosed,
+        invalid_field(),
+    ]
+}
+
+fn forbidden(action: Action) -> DomainError {
+    DomainError::Forbidden {
+        role: Role::Analyst,
+        action,
+    }
+}
+
+fn invalid_field() -> DomainError {
+    DomainError::InvalidField {
+        field: "subject",
+        problem: TextProblem::Blank,
+    }
+}
+
+fn org(name: &str) -> OrgId {
+    OrgId::parse(name).expect("a valid org id")
+}
+
+fn currency(code: &str) -> Currency {
+    Currency::parse(code).expect("an ISO 4217 code")
+}
+
+/// Serves the document.
 pub async fn serve() -> Response {
     Json(ApiDoc::openapi()).into_response()
 }
@@ -109,3 +474,53 @@ fn metrics() {}
 #[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "this document")))]
 #[allow(dead_code)]
 fn openapi() {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(method: &str, path: &str, status: u16) -> BTreeSet<&'static str> {
+        failures(method, path)
+            .into_iter()
+            .filter(|failure| failure.status.as_u16() == status)
+            .map(|failure| failure.code)
+            .collect()
+    }
+
+    #[test]
+    fn a_commands_rules_are_documented_with_the_codes_the_server_answers() {
+        let refund = codes("post", "/v1/tickets/{id}/refunds", 422);
+        for code in ["no_order", "currency_mismatch", "refund_exceeds_order"] {
+            assert!(refund.contains(code), "{code} missing from {refund:?}");
+        }
+        assert_eq!(
+            codes("post", "/v1/tickets/{id}/close", 412),
+            BTreeSet::from(["version_mismatch"])
+        );
+        assert!(codes("get", "/v1/kpis", 403).contains("forbidden_org"));
+    }
+
+    #[test]
+    fn every_error_response_in_the_document_names_its_codes() {
+        let document = serde_json::to_value(ApiDoc::openapi()).expect("serializes");
+        let paths = document["paths"].as_object().expect("paths");
+        for (path, item) in paths {
+            for (method, operation) in item.as_object().expect("operations") {
+                let Some(responses) = operation["responses"].as_object() else {
+                    continue;
+                };
+                for (status, response) in responses {
+                    if !status.starts_with('4') && !status.starts_with('5') || path == "/readyz" {
+                        continue;
+                    }
+                    let schema = &response["content"]["application/problem+json"]["schema"];
+                    let codes = schema["properties"]["code"]["enum"].as_array();
+                    assert!(
+                        codes.is_some_and(|codes| !codes.is_empty()),
+                        "{method} {path} {status} documents no code"
+                    );
+                }
+            }
+        }
+    }
+}

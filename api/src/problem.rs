@@ -109,6 +109,88 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The edge's own refusals, each made in one place so that the OpenAPI
+/// document (`openapi.rs`) lists exactly the codes the edge answers with.
+pub mod edge {
+    use axum::http::StatusCode;
+
+    use super::ApiError;
+
+    /// 415: a JSON endpoint given another content type.
+    pub fn unsupported_media_type() -> ApiError {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the body must be sent as application/json",
+        )
+    }
+
+    /// 413: a body over `limit_bytes`.
+    pub fn payload_too_large(limit_bytes: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("request bodies are limited to {limit_bytes} bytes"),
+        )
+    }
+
+    /// 400: a body that is not JSON at all.
+    pub fn malformed_json(detail: impl Into<String>) -> ApiError {
+        ApiError::bad_request("malformed_json", detail)
+    }
+
+    /// 422: well-formed JSON of the wrong shape, named by what is wrong
+    /// (serde_json's message).
+    pub fn wrong_shape(message: String) -> ApiError {
+        let code = if message.starts_with("unknown field") {
+            "unknown_field"
+        } else if message.starts_with("missing field") {
+            "missing_field"
+        } else {
+            "invalid_field"
+        };
+        ApiError::invalid(code, message)
+    }
+
+    /// 400: an `If-Match` that is not a version.
+    pub fn invalid_if_match() -> ApiError {
+        ApiError::bad_request(
+            "invalid_if_match",
+            "If-Match must be a ticket version as its ETag gives it, e.g. \"3\"",
+        )
+    }
+
+    /// 400: an `X-Min-Position` that is not a position.
+    pub fn invalid_min_position() -> ApiError {
+        ApiError::bad_request("invalid_min_position", "X-Min-Position must be a u64")
+    }
+
+    /// 400: a query string the framework could not read into the
+    /// handler's parameters (unknown or ill-typed parameters).
+    pub fn unreadable_query(detail: impl Into<String>) -> ApiError {
+        ApiError::bad_request("invalid_query", detail)
+    }
+
+    /// 503: the request ran past `--request-timeout-ms`.
+    pub fn timed_out() -> ApiError {
+        ApiError::unavailable("timeout", "the request took too long")
+    }
+
+    /// 405: a known path with a method it does not take.
+    pub fn method_not_allowed() -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this path does not take that method",
+        )
+    }
+
+    /// 500: a handler panicked (caught; nothing was applied twice).
+    pub fn panicked() -> ApiError {
+        ApiError::internal("the request hit a bug; it was not applied twice")
+    }
+}
+
 /// The longest framework rejection text kept as a problem's `detail`.
 const REJECTION_DETAIL_BYTES_MAX: usize = 4096;
 
@@ -137,7 +219,7 @@ pub async fn problem_json_errors(
     let detail = String::from_utf8_lossy(&body).into_owned();
     let error = match status {
         StatusCode::BAD_REQUEST if detail.starts_with("Invalid URL") => ApiError::not_found(),
-        StatusCode::BAD_REQUEST => ApiError::bad_request("invalid_query", detail),
+        StatusCode::BAD_REQUEST => edge::unreadable_query(detail),
         StatusCode::NOT_FOUND => ApiError::not_found(),
         _ => ApiError::new(status, "http_error", detail),
     };

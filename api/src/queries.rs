@@ -21,7 +21,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::auth::Auth;
-use crate::problem::ApiError;
+use crate::problem::{edge, ApiError};
 use crate::{parse, AppState};
 
 #[derive(Debug, Deserialize)]
@@ -116,9 +116,7 @@ pub fn min_position(headers: &HeaderMap, from_query: Option<u64>) -> Result<Opti
             .ok()
             .and_then(|v| v.trim().parse().ok())
             .map(Some)
-            .ok_or_else(|| {
-                ApiError::bad_request("invalid_min_position", "X-Min-Position must be a u64")
-            }),
+            .ok_or_else(edge::invalid_min_position),
     }
 }
 

@@ -23,7 +23,7 @@ use docket_app::wire::{policy_json, rfc3339};
 
 use crate::auth::Auth;
 use crate::json::JsonBody;
-use crate::problem::ApiError;
+use crate::problem::{edge, ApiError};
 use crate::{dto, parse, queries, AppState};
 
 const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -52,22 +52,14 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/metrics", get(queries::metrics))
         .route("/openapi.json", get(crate::openapi::serve))
         .fallback(|| async { ApiError::not_found() })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this path does not take that method",
-            )
-        })
+        .method_not_allowed_fallback(|| async { edge::method_not_allowed() })
         .layer(axum::middleware::from_fn(crate::problem::problem_json_errors))
         .layer(axum::middleware::from_fn(crate::observability::record_request))
         .layer(axum::middleware::from_fn_with_state(
             request_timeout,
             answer_within,
         ))
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::internal("the request hit a bug; it was not applied twice").into_response()
-        }))
+        .layer(CatchPanicLayer::custom(|_| edge::panicked().into_response()))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let id = request
@@ -85,7 +77,7 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
 async fn answer_within(State(limit): State<Duration>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::unavailable("timeout", "the request took too long").into_response(),
+        Err(_) => edge::timed_out().into_response(),
     }
 }
 
@@ -125,12 +117,10 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
         .strip_prefix('"')
         .and_then(|t| t.strip_suffix('"'))
         .unwrap_or(text);
-    unquoted.parse().map(Some).map_err(|_| {
-        ApiError::bad_request(
-            "invalid_if_match",
-            "If-Match must be a ticket version as its ETag gives it, e.g. \"3\"",
-        )
-    })
+    unquoted
+        .parse()
+        .map(Some)
+        .map_err(|_| edge::invalid_if_match())
 }
 
 fn respond(answer: Answer) -> Response {
