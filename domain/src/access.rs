@@ -19,14 +19,21 @@ use crate::types::{Actor, OrgId, OrgScope, Role};
 /// Something an actor may try to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
+    /// Open a ticket.
     OpenTicket,
+    /// Open a follow-up of a closed ticket.
     OpenFollowUp,
     /// A public comment.
     Comment,
+    /// An internal comment, never shown to customers.
     CommentInternally,
+    /// Hand a ticket to first-level support.
     Escalate,
+    /// Issue a partial refund.
     Refund,
+    /// Close a ticket.
     Close,
+    /// Set an org's policy.
     SetPolicy,
 }
 
@@ -57,6 +64,7 @@ impl Action {
         }
     }
 
+    /// The action in words, for error messages ("a customer may not ...").
     pub fn as_str(&self) -> &'static str {
         match self {
             Action::OpenTicket => "open a ticket",
@@ -84,6 +92,7 @@ pub enum Read {
     Tickets,
     /// Inboxes and SLA lists: the lists people work from.
     Inboxes,
+    /// KPI rows (`GET /v1/kpis`).
     Kpis,
     /// The whole log in order (`GET /v1/events`).
     EventFeed,
@@ -163,6 +172,7 @@ pub fn org_filter(actor: &Actor, asked: Option<OrgId>) -> Result<Option<OrgId>, 
 /// domain `Ticket` is at hand; [`can_see`] is the same rule for one ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Scope {
+    /// The orgs whose tickets the reader sees.
     pub orgs: OrgScope,
     /// Support sees a ticket only once it has been escalated.
     pub escalated_only: bool,

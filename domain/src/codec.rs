@@ -46,32 +46,51 @@ use crate::events::{
 /// An event as the store keeps it: its type, its schema version, its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedEvent {
+    /// The contract's `type` (`ticket_opened`, ...).
     pub event_type: &'static str,
+    /// The version of the payload's shape; see the module docs.
     pub schema_version: u16,
+    /// The postcard encoding of the event's inner struct.
     pub payload: Vec<u8>,
 }
 
 /// Why stored bytes do not decode; carried by [`DomainError::Undecodable`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeProblem {
+    /// No schema of this build has this type (a newer build wrote it, or
+    /// the bytes are corrupt).
     #[error("unknown event type {event_type:?}")]
-    UnknownEventType { event_type: String },
+    UnknownEventType {
+        /// The type the envelope names.
+        event_type: String,
+    },
+    /// The type is known but not at this version.
     #[error("event type {event_type} has no schema version {schema_version}")]
     UnknownSchemaVersion {
+        /// The type the envelope names.
         event_type: &'static str,
+        /// The version the envelope names.
         schema_version: u16,
     },
+    /// The bytes do not read as that type and version.
     #[error("{event_type} v{schema_version} does not decode: {source}")]
     Malformed {
+        /// The type the envelope names.
         event_type: &'static str,
+        /// The version the envelope names.
         schema_version: u16,
+        /// What postcard reported.
         #[source]
         source: postcard::Error,
     },
+    /// The bytes read as one value with bytes left over.
     #[error("{event_type} v{schema_version} has {trailing_bytes} bytes after its end")]
     TrailingBytes {
+        /// The type the envelope names.
         event_type: &'static str,
+        /// The version the envelope names.
         schema_version: u16,
+        /// The bytes left after the value.
         trailing_bytes: usize,
     },
 }

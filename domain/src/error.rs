@@ -12,28 +12,48 @@ use crate::calendar::CalendarProblem;
 use crate::codec::DecodeProblem;
 use crate::types::{Currency, OrgId, Role, TicketId};
 
+/// Why the domain refused a command or a query, or why stored bytes do not
+/// decode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
     /// The role may never do this, whatever the ticket (including a customer
     /// posting an internal comment). Checked before the ticket is looked at,
     /// so it leaks nothing about tickets.
     #[error("a {role} may not {action}", role = role.as_str())]
-    Forbidden { role: Role, action: Action },
+    Forbidden {
+        /// The actor's role.
+        role: Role,
+        /// What it tried.
+        action: Action,
+    },
 
     /// The actor asked to act for an org other than the one it may act for
     /// here: an org token naming another org, or a follow-up naming an org
     /// other than its parent's.
     #[error("only org {allowed} may be acted for here, not {requested}")]
-    ForbiddenOrg { allowed: OrgId, requested: OrgId },
+    ForbiddenOrg {
+        /// The org the actor may act for here.
+        allowed: OrgId,
+        /// The org it named.
+        requested: OrgId,
+    },
 
     /// The actor may not ask this query at all (by role, or for the event
     /// feed by org scope; for a policy, not of that org).
     #[error("{}", read.refusal())]
-    ReadForbidden { read: Read },
+    ReadForbidden {
+        /// The query refused.
+        read: Read,
+    },
 
     /// An org-scoped token named another org in a read across orgs.
     #[error("a token of one org may not read another org's data")]
-    ForbiddenOrgRead { allowed: OrgId, requested: OrgId },
+    ForbiddenOrgRead {
+        /// The token's own org.
+        allowed: OrgId,
+        /// The org it named.
+        requested: OrgId,
+    },
 
     /// The ticket does not exist, or the actor may not see it. The two are
     /// one situation on purpose: an answer must not reveal that a ticket of
@@ -41,53 +61,89 @@ pub enum DomainError {
     #[error("no such ticket")]
     NotFound,
 
+    /// The ticket is closed, and nothing changes a closed ticket. Checked
+    /// before the command's other rules.
     #[error("the ticket is closed")]
     TicketClosed,
 
+    /// An escalation of a ticket that was escalated before.
     #[error("the ticket is already escalated")]
     AlreadyEscalated,
 
+    /// A follow-up of a ticket that is not closed.
     #[error("a follow-up can only be opened on a closed ticket")]
     ParentNotClosed,
 
+    /// A refund on a ticket without an order.
     #[error("the ticket has no order to refund")]
     NoOrder,
 
+    /// A refund in another currency than the order's.
     #[error("the refund is in {refund} but the order is in {order}")]
-    CurrencyMismatch { order: Currency, refund: Currency },
+    CurrencyMismatch {
+        /// The order's currency, the only one a refund may use.
+        order: Currency,
+        /// The refund's currency.
+        refund: Currency,
+    },
 
-    /// `left_minor` is what may still be refunded (order amount minus the
-    /// refunds already issued).
+    /// A refund larger than what is left of the order amount.
     #[error("the refunds would exceed the order amount; {left_minor} minor units are left")]
-    RefundExceedsOrder { left_minor: u64 },
+    RefundExceedsOrder {
+        /// What may still be refunded (order amount minus the refunds already
+        /// issued), in minor units of the order's currency.
+        left_minor: u64,
+    },
 
+    /// An incident date after today (the UTC date of the decision).
     #[error("the incident date {} is after today ({})", crate::types::date::format(*incident_date), crate::types::date::format(*today))]
-    IncidentDateInFuture { incident_date: Date, today: Date },
+    IncidentDateInFuture {
+        /// The date given.
+        incident_date: Date,
+        /// The UTC date of the decision.
+        today: Date,
+    },
 
+    /// An incident date further back than the org's intake window.
     #[error("the incident date {} is more than {window_days} days ago", crate::types::date::format(*incident_date))]
     IntakeWindowExpired {
+        /// The date given.
         incident_date: Date,
+        /// The policy's `intake_window_days`.
         window_days: u32,
     },
 
-    /// `field` is the contract's name of the field (`org`, `customer_code`,
-    /// `order`, `incident_date`, `reason_detail`).
+    /// A field the org's policy requires is missing, or `org` on an open
+    /// with a platform token.
     #[error("the field {field} is required")]
-    MissingField { field: &'static str },
+    MissingField {
+        /// The contract's name of the field (`org`, `customer_code`, `order`,
+        /// `incident_date`, `reason_detail`).
+        field: &'static str,
+    },
 
     /// A ticket with this id already exists (the caller's fresh id was not).
     #[error("ticket {ticket_id} already exists")]
-    TicketExists { ticket_id: TicketId },
+    TicketExists {
+        /// The id asked for.
+        ticket_id: TicketId,
+    },
 
+    /// A text field of a command that is blank or too long.
     #[error("the field {field} {problem}")]
     InvalidField {
+        /// The field's name in the contract.
         field: &'static str,
+        /// What is wrong with it.
         problem: TextProblem,
     },
 
+    /// A policy value out of range, or a calendar that cannot be used.
     #[error("the policy's {field} {problem}")]
     InvalidPolicy {
+        /// The field's path in the contract (`calendar.hours`).
         field: &'static str,
+        /// What is wrong with it.
         problem: PolicyProblem,
     },
 
@@ -142,28 +198,61 @@ pub enum TextProblem {
     Blank,
     /// Longer than its limit, counted in Unicode scalar values.
     #[error("has {chars} characters; at most {max_chars} are allowed")]
-    TooLong { max_chars: usize, chars: usize },
+    TooLong {
+        /// The field's limit, in characters.
+        max_chars: usize,
+        /// The text's length, in characters.
+        chars: usize,
+    },
 }
 
 /// Why a policy value was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyProblem {
+    /// A number outside its bounds (both inclusive).
     #[error("is {value}; it must be between {min} and {max}")]
-    OutOfRange { value: u64, min: u64, max: u64 },
+    OutOfRange {
+        /// The value given.
+        value: u64,
+        /// The smallest allowed.
+        min: u64,
+        /// The largest allowed.
+        max: u64,
+    },
+    /// A zone name the bundled tz database does not know.
     #[error("names {name:?}, which is not an IANA time zone")]
-    UnknownTimeZone { name: String },
+    UnknownTimeZone {
+        /// The name given.
+        name: String,
+    },
+    /// A week without working days: no budget would ever be spent.
     #[error("has no working day")]
     NoWorkingDay,
+    /// A working-days mask with bits above the seven days.
     #[error("has bits set beyond Sunday")]
     UnknownWorkingDay,
+    /// A day without working intervals: no budget would ever be spent.
     #[error("has no working hours")]
     NoWorkingHours,
+    /// An interval that is empty, reversed or ends after 24:00.
     #[error("has an interval {start_minute}..{end_minute} that is empty or past 24:00")]
-    BadInterval { start_minute: u16, end_minute: u16 },
+    BadInterval {
+        /// Its start, in minutes after midnight.
+        start_minute: u16,
+        /// Its end, in minutes after midnight.
+        end_minute: u16,
+    },
+    /// Intervals that overlap or are not sorted.
     #[error("has intervals that overlap or are out of order")]
     OverlappingIntervals,
+    /// A list longer than its bound (working intervals, holidays).
     #[error("has {count} entries; at most {max} are allowed")]
-    TooMany { count: usize, max: usize },
+    TooMany {
+        /// The entries given.
+        count: usize,
+        /// The bound.
+        max: usize,
+    },
     /// The contract's `calendar` parts, refused by `BusinessCalendar::from_spec`.
     #[error("is refused: {0}")]
     Calendar(CalendarProblem),

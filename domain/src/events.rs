@@ -18,12 +18,19 @@ use crate::types::{
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Event {
+    /// `ticket_opened`: the first event of a ticket stream.
     TicketOpened(TicketOpened),
+    /// `comment_added`: a public comment or an internal note.
     CommentAdded(CommentAdded),
+    /// `escalated`: handed to first-level support.
     Escalated(Escalated),
+    /// `refund_issued`: a partial refund on the ticket's order.
     RefundIssued(RefundIssued),
+    /// `ticket_closed`: final; only a follow-up's link may come after it.
     TicketClosed(TicketClosed),
+    /// `follow_up_opened`, on the parent.
     FollowUpOpened(FollowUpOpened),
+    /// `policy_set`, in a `policy-{org}` stream.
     PolicySet(PolicySet),
 }
 
@@ -48,6 +55,7 @@ impl Event {
     }
 }
 
+/// An event's `data` as the contract shows it: its payload, untagged.
 pub struct EventData<'a>(pub &'a Event);
 
 impl Serialize for EventData<'_> {
@@ -64,52 +72,83 @@ impl Serialize for EventData<'_> {
     }
 }
 
+/// A ticket was opened (a follow-up too, with `follow_up_of` set).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketOpened {
+    /// The new ticket's id; its stream is `ticket-{ticket_id}`.
     pub ticket_id: TicketId,
+    /// The human ticket number, drawn for this ticket.
     pub number: TicketNumber,
+    /// The org that owns the ticket, for good.
     pub org: OrgId,
+    /// One line saying what the ticket is about.
     pub subject: String,
+    /// The customer's account of the problem.
     pub description: String,
+    /// Why it was opened: a category and an optional detail.
     pub reason: Reason,
+    /// The order the ticket is about, if any; refunds need one.
     pub order: Option<Order>,
+    /// The customer's code at the seller, if given.
     pub customer_code: Option<String>,
+    /// The day the incident happened, if given.
     #[serde(with = "crate::types::date::option")]
     pub incident_date: Option<Date>,
+    /// The given impact, or the contract's default.
     pub impact: Impact,
+    /// The given channel, or the contract's default.
     pub channel: Channel,
     /// Who opened it (the customer, or an agent on the customer's behalf).
     pub opened_by: Author,
+    /// The parent ticket, for a follow-up.
     pub follow_up_of: Option<TicketId>,
 }
 
+/// A comment was posted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommentAdded {
+    /// The comment's id, made by the caller.
     pub comment_id: Uuid,
+    /// Who wrote it.
     pub author: Author,
+    /// The text, as written.
     pub body: String,
+    /// Who is shown it.
     pub visibility: Visibility,
 }
 
+/// The ticket was escalated to first-level support.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Escalated {
+    /// Why, as the contract names it.
     pub reason: EscalationReason,
+    /// Free text, if given.
     pub note: Option<String>,
+    /// Who escalated it (an agent).
     pub escalated_by: Author,
 }
 
+/// A partial refund was issued on the ticket's order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefundIssued {
+    /// The refund's id, made by the caller.
     pub refund_id: Uuid,
+    /// The amount refunded, in the order's currency.
     pub amount: Money,
+    /// Why, as the issuer wrote it.
     pub reason: String,
+    /// Who issued it (an agent or support).
     pub issued_by: Author,
 }
 
+/// The ticket was closed, for good.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketClosed {
+    /// How it ended.
     pub resolution: Resolution,
+    /// Free text, if given.
     pub note: Option<String>,
+    /// Who closed it (an agent or support).
     pub closed_by: Author,
 }
 
@@ -117,16 +156,22 @@ pub struct TicketClosed {
 /// `TicketOpened`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FollowUpOpened {
+    /// The new ticket.
     pub follow_up_id: TicketId,
+    /// The new ticket's number.
     pub follow_up_number: TicketNumber,
+    /// Who opened the follow-up.
     pub opened_by: Author,
 }
 
 /// The policy an org applies from the moment this event is recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PolicySet {
+    /// The org whose policy it is.
     pub org: OrgId,
+    /// The policy, whole: it replaces the previous one.
     pub policy: OrgPolicy,
+    /// The admin who set it.
     pub set_by: Author,
 }
 

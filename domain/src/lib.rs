@@ -5,6 +5,8 @@
 //! the policy in force and fresh ids are passed in; `decide` returns events or
 //! a `DomainError`, `apply` folds an event into state and never fails.
 
+#![warn(missing_docs)]
+
 pub mod access;
 pub mod calendar;
 pub mod codec;

@@ -15,13 +15,18 @@ use crate::types::{Author, OrgId, OrgScope};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RequiredField {
+    /// A customer code (`customer_code`).
     CustomerCode,
+    /// An order (`order`).
     Order,
+    /// An incident date (`incident_date`).
     IncidentDate,
+    /// A reason's detail (`reason_detail`).
     ReasonDetail,
 }
 
 impl RequiredField {
+    /// Parses the contract's name of a required field.
     pub fn parse(text: &str) -> Option<RequiredField> {
         Some(match text {
             "customer_code" => RequiredField::CustomerCode,
@@ -32,6 +37,7 @@ impl RequiredField {
         })
     }
 
+    /// The contract's name of the field.
     pub fn as_str(&self) -> &'static str {
         match self {
             RequiredField::CustomerCode => "customer_code",
@@ -42,15 +48,20 @@ impl RequiredField {
     }
 }
 
+/// An org's policy: the intake rules and SLA targets of its tickets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrgPolicy {
     /// Reports are accepted only this many days after the incident.
     pub intake_window_days: u32,
     /// Sorted, without duplicates.
     pub required_fields: Vec<RequiredField>,
+    /// The `first_response` target, in business hours.
     pub first_response_hours: u32,
+    /// The `next_response` target, in business hours.
     pub next_response_hours: u32,
+    /// The `resolution` target, in business hours; `None`: no resolution clock.
     pub resolution_hours: Option<u32>,
+    /// The calendar the SLA targets count business hours on.
     pub calendar: BusinessCalendar,
 }
 
@@ -86,7 +97,9 @@ pub struct ValidPolicy(OrgPolicy);
 /// Set an org's policy from now on (admin only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetPolicy {
+    /// The org whose policy it sets.
     pub org: OrgId,
+    /// The new policy, whole.
     pub policy: ValidPolicy,
 }
 
@@ -116,10 +129,12 @@ impl ValidPolicy {
         Ok(ValidPolicy(policy))
     }
 
+    /// The checked policy.
     pub fn policy(&self) -> &OrgPolicy {
         &self.0
     }
 
+    /// The checked policy, by value.
     pub fn into_inner(self) -> OrgPolicy {
         self.0
     }

@@ -50,11 +50,16 @@ pub const NEXT_RESPONSE_CLOCKS_MAX: usize = 32;
 
 const NANOS_PER_SECOND: i128 = 1_000_000_000;
 
+/// Which of a ticket's SLA clocks this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClockKind {
+    /// `first_response`: from open to the first public answer for the org.
     FirstResponse,
+    /// `next_response`: from a customer's public comment on a waiting ticket
+    /// to the next public answer.
     NextResponse,
+    /// `resolution`: from open to close, when the policy sets `resolution_hours`.
     Resolution,
 }
 
@@ -76,13 +81,16 @@ impl ClockKind {
 /// One SLA clock, with the terms it started under.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Clock {
+    /// Which clock.
     pub kind: ClockKind,
+    /// When it started: the time of the event that started it.
     #[serde(with = "instant")]
     pub started_at: OffsetDateTime,
     /// The target, in business seconds, of the policy in force at the start.
     pub budget_seconds: i64,
     /// The calendar of the policy in force at the start.
     pub calendar: BusinessCalendar,
+    /// Where it stands now.
     pub state: ClockState,
 }
 
@@ -92,32 +100,43 @@ pub struct Clock {
 pub enum ClockState {
     /// Counting since `since`, after `used_nanos` spent before.
     Running {
+        /// When it started or last resumed.
         #[serde(with = "instant")]
         since: OffsetDateTime,
+        /// Business time spent before `since`, in nanoseconds.
         used_nanos: i128,
     },
     /// The ticket is waiting; no due time until resumed.
-    Paused { used_nanos: i128 },
+    Paused {
+        /// Business time spent before the pause, in nanoseconds.
+        used_nanos: i128,
+    },
     /// Answered (or, for `resolution`, closed) in time. `due_at` is the due
     /// time at that moment; `None` only for a calendar without working time.
     Met {
+        /// When it was answered (or closed).
         #[serde(with = "instant")]
         at: OffsetDateTime,
+        /// The due time it had then.
         #[serde(with = "crate::types::instant::option")]
         due_at: Option<OffsetDateTime>,
     },
     /// Passed `due_at` unanswered. Final. `ended_at` is when it was answered
     /// (or the ticket closed); `None` while still pending.
     Breached {
+        /// The due time it passed.
         #[serde(with = "instant")]
         due_at: OffsetDateTime,
+        /// When it was answered late (or the ticket closed).
         #[serde(with = "crate::types::instant::option")]
         ended_at: Option<OffsetDateTime>,
     },
     /// The ticket closed before a response clock was answered or breached.
     Cancelled {
+        /// When the ticket closed.
         #[serde(with = "instant")]
         at: OffsetDateTime,
+        /// Business time spent by then, in nanoseconds.
         used_nanos: i128,
     },
 }
@@ -126,23 +145,32 @@ pub enum ClockState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClockStatus {
+    /// Counting down.
     Running,
+    /// Stopped while the ticket waits for the customer.
     Paused,
+    /// Answered (or closed, for `resolution`) in time.
     Met,
+    /// Passed its due time unanswered.
     Breached,
+    /// Stopped by a close before it was answered.
     Cancelled,
 }
 
 /// A clock as of an instant: what the SLA endpoint and inboxes show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClockView {
+    /// Which clock.
     pub kind: ClockKind,
+    /// When it started.
     #[serde(with = "instant")]
     pub started_at: OffsetDateTime,
+    /// Where it stands.
     pub status: ClockStatus,
     /// Running clocks, and breached ones still unanswered; `None` otherwise.
     #[serde(with = "crate::types::instant::option")]
     pub due_at: Option<OffsetDateTime>,
+    /// Whether it passed its due time unanswered, answered since or not.
     pub breached: bool,
     /// Business seconds left (rounded down): negative once breached and
     /// business time has passed since the due time; for a met or cancelled
@@ -154,11 +182,15 @@ pub struct ClockView {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClockOutcome {
+    /// Answered in time.
     Met {
+        /// The due time it had when answered.
         #[serde(with = "instant")]
         due_at: OffsetDateTime,
     },
+    /// Passed its due time unanswered.
     Breached {
+        /// The due time it passed.
         #[serde(with = "instant")]
         due_at: OffsetDateTime,
     },
@@ -174,18 +206,21 @@ pub struct SlaClocks {
 }
 
 impl ClockOutcome {
+    /// The due time that puts the outcome in its KPI bucket.
     pub fn due_at(&self) -> OffsetDateTime {
         match self {
             ClockOutcome::Met { due_at } | ClockOutcome::Breached { due_at } => *due_at,
         }
     }
 
+    /// Whether the clock was met.
     pub fn is_met(&self) -> bool {
         matches!(self, ClockOutcome::Met { .. })
     }
 }
 
 impl SlaClocks {
+    /// A ticket before its first event: no status, no clocks.
     pub fn new() -> SlaClocks {
         SlaClocks::default()
     }

@@ -42,6 +42,7 @@ macro_rules! bounded_text {
         impl $name {
             /// The contract's name of the field, as reported in errors.
             pub const FIELD: &'static str = $field;
+            /// The most characters (Unicode scalar values) the text may have.
             pub const MAX_CHARS: usize = $max;
 
             /// Accepts a non-blank text of at most `MAX_CHARS` characters.
@@ -59,10 +60,12 @@ macro_rules! bounded_text {
                 }
             }
 
+            /// The text as written.
             pub fn as_str(&self) -> &str {
                 &self.0
             }
 
+            /// The text as written, by value.
             pub fn into_string(self) -> String {
                 self.0
             }

@@ -50,23 +50,37 @@ pub struct Ticket {
 /// The facts of a ticket that exists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenedTicket {
+    /// The ticket's id; its stream is `ticket-{ticket_id}`.
     pub ticket_id: TicketId,
+    /// The human ticket number.
     pub number: TicketNumber,
+    /// The org that owns the ticket.
     pub org: OrgId,
+    /// Where the ticket stands, by the one status machine (`status::after`).
     pub status: Status,
     /// Once escalated, always escalated.
     pub escalated: bool,
     /// The sum of the refunds issued, in the order's currency.
     pub refunded_minor: u64,
+    /// As opened; no event changes it.
     pub subject: String,
+    /// As opened; no event changes it.
     pub description: String,
+    /// As opened; no event changes it.
     pub reason: Reason,
+    /// The order the ticket is about, if any; refunds need one.
     pub order: Option<Order>,
+    /// As opened; no event changes it.
     pub customer_code: Option<String>,
+    /// As opened; no event changes it.
     pub incident_date: Option<Date>,
+    /// As opened; no event changes it.
     pub impact: Impact,
+    /// As opened; no event changes it.
     pub channel: Channel,
+    /// Who opened it.
     pub opened_by: Author,
+    /// The parent ticket, for a follow-up.
     pub follow_up_of: Option<TicketId>,
     /// The follow-ups opened on this ticket, oldest first.
     pub follow_ups: Vec<TicketId>,
@@ -75,25 +89,39 @@ pub struct OpenedTicket {
 /// A command on one ticket stream. Fresh ids are made by the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// Open a new ticket.
     Open(OpenTicket),
+    /// Post a comment, public or internal.
     Comment(AddComment),
+    /// Escalate to first-level support.
     Escalate(Escalate),
+    /// Refund part of the ticket's order.
     Refund(IssueRefund),
+    /// Close the ticket.
     Close(CloseTicket),
 }
 
+/// Open a new ticket, with its fields parsed at the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenTicket {
+    /// A fresh id; its stream must not exist yet.
     pub ticket_id: TicketId,
+    /// Its number, drawn by the caller (numbers are never reused).
     pub number: TicketNumber,
     /// The body's `org`: required when the token's org is `"*"`; when the
     /// token names an org, absent or equal to it.
     pub org: Option<OrgId>,
+    /// The contract's `subject`.
     pub subject: Subject,
+    /// The contract's `description`.
     pub description: Description,
+    /// The contract's `reason`.
     pub reason: ReasonInput,
+    /// The contract's `order`, if given.
     pub order: Option<OrderInput>,
+    /// The contract's `customer_code`, if given.
     pub customer_code: Option<CustomerCode>,
+    /// The contract's `incident_date`, if given; checked against today and the intake window.
     pub incident_date: Option<Date>,
     /// `None` = the contract's default, `medium`.
     pub impact: Option<Impact>,
@@ -104,64 +132,96 @@ pub struct OpenTicket {
 /// A follow-up: every field optional, defaults from the (closed) parent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenFollowUp {
+    /// A fresh id; its stream must not exist yet.
     pub ticket_id: TicketId,
+    /// Its number, drawn by the caller (numbers are never reused).
     pub number: TicketNumber,
     /// The follow-up is always in its parent's org; if given, this must be it.
     pub org: Option<OrgId>,
+    /// `None` = the parent's subject.
     pub subject: Option<Subject>,
+    /// `None` = the parent's description.
     pub description: Option<Description>,
     /// Replaces the parent's reason as a whole (category and detail).
     pub reason: Option<ReasonInput>,
+    /// `None` = the parent's order.
     pub order: Option<OrderInput>,
+    /// `None` = the parent's customer code.
     pub customer_code: Option<CustomerCode>,
+    /// `None` = the parent's date, which is not checked again.
     pub incident_date: Option<Date>,
+    /// `None` = the parent's impact.
     pub impact: Option<Impact>,
+    /// `None` = the parent's channel.
     pub channel: Option<Channel>,
 }
 
+/// The contract's `reason` as a command gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReasonInput {
+    /// The kind of request (`reason.category`).
     pub category: ReasonCategory,
+    /// Free text (`reason.detail`); a blank one is `None`.
     pub detail: Option<ReasonDetail>,
 }
 
+/// The contract's `order` as a command gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderInput {
+    /// The seller's order number.
     pub number: OrderNumber,
+    /// The order's total.
     pub amount: Money,
 }
 
+/// Post a comment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddComment {
+    /// A fresh id for the comment.
     pub comment_id: Uuid,
+    /// The text.
     pub body: CommentBody,
+    /// Public, or internal (staff only).
     pub visibility: Visibility,
 }
 
+/// Escalate to first-level support (agents only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Escalate {
+    /// Why.
     pub reason: EscalationReason,
+    /// Free text; a blank one is `None`.
     pub note: Option<Note>,
 }
 
+/// Refund part of the ticket's order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssueRefund {
+    /// A fresh id for the refund.
     pub refund_id: Uuid,
+    /// The amount, in minor units of `currency`; never zero.
     pub amount_minor: NonZeroU64,
+    /// Must be the order's currency.
     pub currency: Currency,
+    /// Why.
     pub reason: RefundReason,
 }
 
+/// Close the ticket, for good.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CloseTicket {
+    /// How it ended.
     pub resolution: Resolution,
+    /// Free text; a blank one is `None`.
     pub note: Option<Note>,
 }
 
 /// What a decision needs from the world, passed in: the domain asks nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Context {
+    /// The time of the decision: the event's time, and "today" for incident dates.
     pub now: OffsetDateTime,
+    /// Who asks, from the token.
     pub actor: Actor,
     /// The policy in force for the ticket's org (for a policy command: the
     /// org's current policy).
@@ -173,7 +233,9 @@ pub struct Context {
 /// stream) and the parent's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FollowUpDecision {
+    /// The new ticket's events: its `ticket_opened`.
     pub new_ticket: Vec<Event>,
+    /// The parent's events: its `follow_up_opened`.
     pub parent: Vec<Event>,
 }
 
@@ -365,6 +427,7 @@ pub fn org_for_open(actor: &Actor, requested: Option<&OrgId>) -> Result<OrgId, D
 }
 
 impl Ticket {
+    /// Whether a `ticket_opened` has been applied.
     pub fn exists(&self) -> bool {
         self.opened.is_some()
     }

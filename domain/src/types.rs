@@ -34,6 +34,7 @@ impl fmt::Display for TicketId {
 pub struct TicketNumber(u64);
 
 impl TicketNumber {
+    /// The last number there is: the largest of 11 digits.
     pub const MAX: u64 = 99_999_999_999;
     /// The first number handed out; numbers below it would print with a
     /// leading zero, which people drop when they retype them.
@@ -53,6 +54,7 @@ impl TicketNumber {
         (value <= Self::MAX).then_some(TicketNumber(value))
     }
 
+    /// The number as an integer.
     pub fn value(&self) -> u64 {
         self.0
     }
@@ -98,6 +100,7 @@ impl<'de> Deserialize<'de> for TicketNumber {
 pub struct OrgId(String);
 
 impl OrgId {
+    /// Parses an org id; `None` unless it matches the contract's pattern.
     pub fn parse(text: &str) -> Option<OrgId> {
         let bytes = text.as_bytes();
         let first_ok = bytes
@@ -109,6 +112,7 @@ impl OrgId {
         (first_ok && rest_ok && bytes.len() <= 63).then(|| OrgId(text.to_owned()))
     }
 
+    /// The org id as written.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -137,11 +141,14 @@ impl fmt::Display for OrgId {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrgScope {
+    /// `"*"`: every org (platform-wide staff).
     Platform,
+    /// One org.
     Org(OrgId),
 }
 
 impl OrgScope {
+    /// Parses a token's `org` claim: `"*"` or an org id.
     pub fn parse(text: &str) -> Option<OrgScope> {
         if text == "*" {
             Some(OrgScope::Platform)
@@ -150,6 +157,7 @@ impl OrgScope {
         }
     }
 
+    /// Whether a ticket of `org` is in this scope.
     pub fn covers(&self, org: &OrgId) -> bool {
         match self {
             OrgScope::Platform => true,
@@ -167,18 +175,27 @@ impl fmt::Display for OrgScope {
     }
 }
 
+/// What an actor is (the token's `role`); the contract's roles table says
+/// what each may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Opens tickets and follow-ups and comments publicly, in its org.
     Customer,
+    /// Works its org's tickets: comments, escalates, refunds, closes.
     Agent,
+    /// First-level support of the platform; sees escalated tickets only.
     Support,
+    /// Reads everything, changes nothing.
     Auditor,
+    /// Reads KPIs only.
     Analyst,
+    /// Sets org policies and the test clock; reads what an auditor reads.
     Admin,
 }
 
 impl Role {
+    /// Parses the contract's name of a role.
     pub fn parse(text: &str) -> Option<Role> {
         Some(match text {
             "customer" => Role::Customer,
@@ -191,6 +208,7 @@ impl Role {
         })
     }
 
+    /// The contract's name of the role.
     pub fn as_str(&self) -> &'static str {
         match self {
             Role::Customer => "customer",
@@ -211,15 +229,20 @@ impl Role {
 /// Who does something: the token's claims, parsed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Actor {
+    /// Who the actor is (the token's `sub`).
     pub sub: String,
+    /// The token's `role`.
     pub role: Role,
+    /// The orgs the token speaks for (the token's `org`).
     pub org: OrgScope,
 }
 
 /// The part of an actor recorded inside an event (the envelope has the rest).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Author {
+    /// Who acted (the token's `sub`).
     pub sub: String,
+    /// The role the actor acted in.
     pub role: Role,
 }
 
@@ -228,6 +251,8 @@ pub struct Author {
 pub struct Currency([u8; 3]);
 
 impl Currency {
+    /// Parses three ASCII upper-case letters, on the ISO 4217 list or not
+    /// (stored events decode with this).
     pub fn parse(text: &str) -> Option<Currency> {
         let bytes: [u8; 3] = text.as_bytes().try_into().ok()?;
         bytes
@@ -245,6 +270,7 @@ impl Currency {
         Currency::parse(text).filter(|_| iso_currency::Currency::from_code(text).is_some())
     }
 
+    /// The three-letter code.
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).expect("a currency is ASCII by construction")
     }
@@ -282,7 +308,9 @@ impl<'de> Deserialize<'de> for Currency {
 /// An amount of money: integer minor units of one currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Money {
+    /// The amount in minor units of `currency` (cents for `EUR`).
     pub amount_minor: u64,
+    /// The currency of `amount_minor`.
     pub currency: Currency,
 }
 
@@ -291,62 +319,91 @@ pub struct Money {
 pub struct Order {
     /// The seller's order number, as the customer knows it (1–64 chars).
     pub number: String,
+    /// The order's total.
     pub amount: Money,
 }
 
 /// Why a ticket was opened: a category (1–64 chars) and free text.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Reason {
+    /// The kind of request (`reason.category`): inboxes filter and KPIs group by it.
     pub category: String,
+    /// Free text (`reason.detail`), if given.
     pub detail: Option<String>,
 }
 
+/// How badly the customer is affected; the contract's default is `medium`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Impact {
+    /// `low`: the least urgent.
     Low,
+    /// `medium`, the default.
     #[default]
     Medium,
+    /// `high`: more urgent than the default.
     High,
+    /// `critical`: the most urgent.
     Critical,
 }
 
+/// How the ticket reached the org; the contract's default is `portal`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
+    /// The seller's web portal (`portal`), the default.
     #[default]
     Portal,
+    /// By e-mail (`email`).
     Email,
+    /// By phone (`phone`).
     Phone,
+    /// By chat (`chat`).
     Chat,
+    /// Through an integration (`api`).
     Api,
 }
 
+/// Who is shown a comment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
+    /// Shown to everyone who may see the ticket, customers included.
     #[default]
     Public,
+    /// Shown to staff, auditors and admins, never to customers.
     Internal,
 }
 
+/// Why an agent hands a ticket to first-level support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EscalationReason {
+    /// The seller cannot help.
     CannotHelp,
+    /// The request is not for the seller.
     NotAddressedToSeller,
+    /// A question about an invoice.
     InvoiceQuestion,
+    /// A matter for the payment provider.
     PaymentProvider,
+    /// The customer cannot get into their account.
     AccountAccess,
+    /// Any other reason.
     Other,
 }
 
+/// How a ticket ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
+    /// The customer's request was dealt with.
     Resolved,
+    /// The same request as another ticket.
     Duplicate,
+    /// The customer stopped answering.
     NoResponse,
+    /// The request was refused.
     Rejected,
 }
 
@@ -354,12 +411,16 @@ pub enum Resolution {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Awaiting the org's answer.
     Open,
+    /// Awaiting the customer.
     Waiting,
+    /// Final: nothing changes a closed ticket.
     Closed,
 }
 
 impl Status {
+    /// The contract's name of the status.
     pub fn as_str(&self) -> &'static str {
         match self {
             Status::Open => "open",
@@ -374,6 +435,7 @@ pub mod instant {
     use super::*;
     use time::format_description::well_known::Rfc3339;
 
+    /// Writes an instant as i64 unix nanoseconds (postcard) or RFC 3339 in UTC (JSON).
     pub fn serialize<S: Serializer>(at: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::Error;
         if serializer.is_human_readable() {
@@ -388,6 +450,7 @@ pub mod instant {
         }
     }
 
+    /// Reads an instant written by [`serialize`]; JSON instants come back in UTC.
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<OffsetDateTime, D::Error> {
@@ -408,6 +471,7 @@ pub mod instant {
         use serde::{Deserialize, Deserializer, Serialize, Serializer};
         use time::OffsetDateTime;
 
+        /// Writes an optional instant, each as [`super::serialize`] does.
         pub fn serialize<S: Serializer>(
             at: &Option<OffsetDateTime>,
             serializer: S,
@@ -424,6 +488,7 @@ pub mod instant {
             }
         }
 
+        /// Reads an optional instant written by [`serialize`].
         pub fn deserialize<'de, D: Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Option<OffsetDateTime>, D::Error> {
@@ -442,14 +507,17 @@ pub mod date {
     const FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
         time::macros::format_description!("[year]-[month]-[day]");
 
+    /// Parses `YYYY-MM-DD`.
     pub fn parse(text: &str) -> Option<Date> {
         Date::parse(text, FORMAT).ok()
     }
 
+    /// Formats as `YYYY-MM-DD`.
     pub fn format(date: Date) -> String {
         date.format(FORMAT).expect("a date always formats")
     }
 
+    /// Writes a date as its Julian day number (postcard) or `YYYY-MM-DD` (JSON).
     pub fn serialize<S: Serializer>(date: &Date, serializer: S) -> Result<S::Ok, S::Error> {
         if serializer.is_human_readable() {
             serializer.serialize_str(&format(*date))
@@ -458,6 +526,7 @@ pub mod date {
         }
     }
 
+    /// Reads a date written by [`serialize`].
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Date, D::Error> {
         use serde::de::Error;
         if deserializer.is_human_readable() {
@@ -472,6 +541,7 @@ pub mod date {
     pub mod option {
         use super::*;
 
+        /// Writes an optional date, each as [`super::serialize`] does.
         pub fn serialize<S: Serializer>(
             date: &Option<Date>,
             serializer: S,
@@ -488,6 +558,7 @@ pub mod date {
             }
         }
 
+        /// Reads an optional date written by [`serialize`].
         pub fn deserialize<'de, D: Deserializer<'de>>(
             deserializer: D,
         ) -> Result<Option<Date>, D::Error> {

@@ -12,8 +12,11 @@ pub enum StoreError {
     /// Nothing of the request was appended.
     #[error("stream {stream}: expected version {expected}, found {actual}")]
     VersionMismatch {
+        /// The first stream of the request that was not as expected.
         stream: String,
+        /// What the request expected of it.
         expected: ExpectedVersion,
+        /// The version it is at (0 = no stream).
         actual: u64,
     },
     /// The request breaks a limit or a shape rule; nothing was appended.
@@ -21,24 +24,40 @@ pub enum StoreError {
     InvalidRequest(String),
     /// Another process (or another `Store` in this one) holds the folder.
     #[error("the event store at {dir} is in use by another process (its LOCK file is locked)")]
-    InUse { dir: PathBuf },
+    InUse {
+        /// The store's folder.
+        dir: PathBuf,
+    },
+    /// A file operation outside sled failed (the lock, the watermark, an
+    /// `fdatasync`).
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// sled returned an error.
     #[error("sled error: {0}")]
     Sled(#[from] sled::Error),
     /// sled panicked (it may, on a corrupt file); the panic was caught.
     #[error("sled panicked while {during}: {message}")]
     SledPanicked {
+        /// What the store was doing (`"opening"`, `"verifying"`).
         during: &'static str,
+        /// The panic's message.
         message: String,
     },
     /// Stored bytes are not what the store wrote.
     #[error("corrupt store at position {position}: {reason}")]
-    Corrupt { position: u64, reason: FaultReason },
+    Corrupt {
+        /// The log position of the bad entry.
+        position: u64,
+        /// What is wrong with it.
+        reason: FaultReason,
+    },
     /// The group commit holding this request failed to write or sync: the
     /// request may or may not be on disk; it was not acknowledged.
     #[error("commit failed, nothing acknowledged: {detail}")]
-    CommitFailed { detail: String },
+    CommitFailed {
+        /// The underlying error, as text.
+        detail: String,
+    },
     /// A commit failed earlier: sled's memory may hold a batch the disk does
     /// not, so the store refuses to read or write until it is reopened.
     #[error("the store is poisoned by a failed commit; reopen it")]
@@ -62,38 +81,65 @@ pub enum FaultReason {
     MalformedLogKey,
     /// The entry's bytes do not decode (torn, truncated, unknown format,
     /// trailing bytes).
-    Undecodable { detail: String },
+    Undecodable {
+        /// What the decoder said.
+        detail: String,
+    },
     /// The position inside the record is not the position of its key.
-    PositionMismatch { recorded: u64 },
+    PositionMismatch {
+        /// The position the record holds.
+        recorded: u64,
+    },
     /// The stored hash is not `blake3(previous hash || stored bytes)`.
     BrokenChain,
     /// The entry's version does not follow its stream's previous version.
     VersionNotContiguous {
+        /// The entry's stream.
         stream: String,
+        /// The version that should come next in the stream.
         expected: u64,
+        /// The version the entry holds.
         found: u64,
     },
     /// The entry has no index entry.
-    IndexMissing { stream: String, version: u64 },
+    IndexMissing {
+        /// The entry's stream.
+        stream: String,
+        /// The entry's version in it.
+        version: u64,
+    },
     /// The entry's index entry points elsewhere (or holds bad bytes).
     IndexMismatch {
+        /// The entry's stream.
         stream: String,
+        /// The entry's version in it.
         version: u64,
+        /// The position the index entry holds; `None` if it is not 8 bytes.
         points_to: Option<u64>,
     },
     /// An index entry that points at this position, which does not hold that
     /// stream and version.
-    IndexDangling { stream: String, version: u64 },
+    IndexDangling {
+        /// The stream the index entry names.
+        stream: String,
+        /// The version the index entry names.
+        version: u64,
+    },
     /// The head record is missing, undecodable, or disagrees with the last
     /// entry of the log.
     HeadMismatch {
+        /// The position the head record names; `None` if it is missing or bad.
         head_position: Option<u64>,
+        /// The position of the log's last entry.
         last_position: u64,
     },
     /// The log ends before the position the `WATERMARK` file says was
     /// durable: sled dropped its tail (it stops recovery at the first bad
     /// CRC).
-    Truncated { watermark: u64 },
+    Truncated {
+        /// The position the watermark says is durable.
+        watermark: u64,
+    },
     /// The entry at the watermark's position is not the one it recorded.
     WatermarkMismatch,
     /// Neither slot of the `WATERMARK` file is valid.

@@ -173,8 +173,12 @@ impl JetStreamLog {
 /// (fewer than the range if messages were deleted from it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamExtent {
+    /// The position of the first entry held (the stream's first sequence).
     pub first: u64,
+    /// The position of the last entry held (the stream's last sequence; 0
+    /// if it never held one).
     pub last: u64,
+    /// Messages held; fewer than `last - first + 1` if some were deleted.
     pub messages: u64,
 }
 

@@ -67,6 +67,8 @@
 //! tree may then hold writes that are not on disk, and the only safe way back
 //! is to reopen the folder, which recovers exactly what the disk holds.
 
+#![warn(missing_docs)]
+
 mod error;
 #[cfg(test)]
 mod fixtures;

@@ -28,14 +28,19 @@ pub const GENESIS_HASH: [u8; HASH_BYTES] = [0; HASH_BYTES];
 pub enum RecordError {
     /// Fewer bytes than a format byte and a hash.
     TooShort {
+        /// The record's length in bytes.
         len: usize,
     },
+    /// A format byte this build does not read.
     UnknownFormat {
+        /// The record's first byte.
         format: u8,
     },
+    /// The envelope does not decode.
     Postcard(postcard::Error),
     /// Bytes left between the envelope and the hash.
     TrailingBytes {
+        /// How many.
         count: usize,
     },
 }

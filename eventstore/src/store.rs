@@ -47,13 +47,17 @@ pub struct WriterStats {
     pub commits: u64,
     /// Append requests committed (duplicates and rejections excluded).
     pub appends: u64,
+    /// Events appended.
     pub events: u64,
-    /// Time the writer spent, summed over commits, checking and encoding
-    /// requests, writing the group's keys to sled, in sled's `flush()` (pwrite +
-    /// `sync_file_range`), and in `fdatasync`.
+    /// Time the writer spent checking and encoding requests, in nanoseconds
+    /// summed over commits.
     pub stage_nanos: u64,
+    /// Time spent writing the groups' keys to sled, in nanoseconds.
     pub apply_nanos: u64,
+    /// Time spent in sled's `flush()` (pwrite + `sync_file_range`), in
+    /// nanoseconds.
     pub flush_nanos: u64,
+    /// Time spent in `fdatasync` of sled's data file, in nanoseconds.
     pub sync_nanos: u64,
 }
 
@@ -63,6 +67,7 @@ pub struct WriterStats {
 pub struct CommitReport {
     /// Append requests in the commit (duplicates and rejections excluded).
     pub appends: u64,
+    /// Events in the commit.
     pub events: u64,
     /// sled's `flush()` and the `fdatasync` after it: the device part.
     pub flush: Duration,

@@ -21,12 +21,19 @@ pub struct StoredEvent {
 /// its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventRef<'a> {
+    /// Its place in the log.
     pub position: u64,
+    /// The stream it belongs to.
     pub stream: &'a str,
+    /// Its place in the stream.
     pub version: u64,
+    /// The payload's type.
     pub event_type: &'a str,
+    /// The version of the payload's shape.
     pub schema_version: u16,
+    /// When the event was recorded, by the appender's clock, in unix nanoseconds.
     pub recorded_at_unix_nanos: i64,
+    /// The event's bytes.
     pub payload: &'a [u8],
 }
 

@@ -8,9 +8,11 @@ use std::time::Duration;
 /// 422, everything else → 500).
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
+    /// The read models' sled database failed.
     #[error("read-model storage: {0}")]
     Sled(#[from] sled::Error),
 
+    /// The event store failed (reading the log or a stream).
     #[error("event store: {0}")]
     Store(#[from] docket_eventstore::StoreError),
 
@@ -20,17 +22,30 @@ pub enum ProjectionError {
 
     /// Bytes under a read-model key are not what this crate writes.
     #[error("corrupt read-model record {what}: {reason}")]
-    Corrupt { what: &'static str, reason: String },
+    Corrupt {
+        /// Which kind of record (`"catalog"`, `"sla entry"`, ...).
+        what: &'static str,
+        /// What is wrong with its bytes.
+        reason: String,
+    },
 
     /// The feed skipped positions: the log is gapless, so this is a broken
     /// feed, never a situation to paper over.
     #[error("the event feed jumped from position {expected} to {got}")]
-    Gap { expected: u64, got: u64 },
+    Gap {
+        /// The position that should have come next.
+        expected: u64,
+        /// The position that came.
+        got: u64,
+    },
 
     /// A cursor that is malformed, belongs to another query, or points at a
     /// snapshot whose superseded index entries are already pruned.
     #[error("invalid cursor: {problem}")]
-    InvalidCursor { problem: CursorProblem },
+    InvalidCursor {
+        /// Which of those it is.
+        problem: CursorProblem,
+    },
 
     /// A query the read models cannot answer as asked (`from` after `to`,
     /// too many buckets, ...).
@@ -42,8 +57,11 @@ pub enum ProjectionError {
         "read models at position {applied}, position {position} not applied within {timeout:?}"
     )]
     Lagging {
+        /// The position asked for (`X-Min-Position`).
         position: u64,
+        /// The last position applied when the wait ended.
         applied: u64,
+        /// How long the caller waited.
         timeout: Duration,
     },
 

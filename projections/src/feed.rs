@@ -24,6 +24,7 @@ pub trait EventFeed: Send + 'static {
 /// Opens feeds: the runner reopens one after an error, and a rebuild reads
 /// from position 1 while the live projection keeps reading.
 pub trait FeedSource: Send + Sync + 'static {
+    /// The feed the source opens.
     type Feed: EventFeed;
 
     /// A feed whose first event is the one at `from_position` (1 = the start).

@@ -47,7 +47,9 @@ use crate::runtime::Checkpoint;
 use crate::store;
 use crate::view::{Scope, TicketSummary};
 
+/// Items on a page when the query names no `limit`.
 pub const INBOX_LIMIT_DEFAULT: usize = 50;
+/// The largest `limit` a page may ask for.
 pub const INBOX_LIMIT_MAX: usize = 500;
 
 /// Index entries one page reads at most. A page that reaches it returns what
@@ -65,6 +67,7 @@ pub const RETAIN_POSITIONS: u64 = 2_000_000;
 /// Superseded entries pruned per commit at most, so pruning never stalls one.
 pub const PRUNE_PER_COMMIT: usize = 4_096;
 
+/// The order of an inbox's items (`sort=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum InboxSort {
     /// Newest `updated_at` first.
@@ -75,6 +78,7 @@ pub enum InboxSort {
     Due,
 }
 
+/// One page of an inbox, as asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboxQuery {
     /// Which inbox: `open`, `waiting` or `closed`.
@@ -87,18 +91,25 @@ pub struct InboxQuery {
     pub org: Option<OrgId>,
     /// The `reason` filter: a reason category.
     pub reason: Option<String>,
-    /// Inclusive UTC dates compared with `opened_at`.
+    /// The first UTC date of `opened_at` listed (inclusive).
     pub from: Option<Date>,
+    /// The last UTC date of `opened_at` listed (inclusive).
     pub to: Option<Date>,
+    /// The order of the items.
     pub sort: InboxSort,
     /// 1..=[`INBOX_LIMIT_MAX`]; the api applies the default.
     pub limit: usize,
+    /// The previous page's `next_cursor`; `None` for the first page.
     pub cursor: Option<String>,
 }
 
+/// One page of an inbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InboxPage {
+    /// The page's tickets, as they are now, in the order they had when
+    /// paging began.
     pub items: Vec<TicketSummary>,
+    /// Where the next page starts; `None` at the end of the inbox.
     pub next_cursor: Option<String>,
 }
 

@@ -40,12 +40,15 @@ pub const KPI_BUCKETS_MAX: usize = 4_000;
 pub(crate) const NANOS_PER_DAY: i64 = 86_400 * 1_000_000_000;
 const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
+/// The span of one KPI row (`bucket=`), in UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum KpiBucket {
+    /// One UTC day, the default.
     #[default]
     Day,
     /// Weeks start on Monday.
     Week,
+    /// A calendar month, from its 1st.
     Month,
 }
 
@@ -66,8 +69,11 @@ pub struct KpiQuery {
     pub org: Option<OrgId>,
     /// Inclusive UTC dates; every bucket overlapping them gets a row.
     pub from: Date,
+    /// The last day asked for (inclusive).
     pub to: Date,
+    /// The span of a row.
     pub bucket: KpiBucket,
+    /// Whether rows are split by reason category (`group_by=reason`).
     pub grouping: KpiGrouping,
 }
 
@@ -77,28 +83,47 @@ pub struct KpiRow {
     /// The bucket's first UTC day (a week's Monday, a month's 1st).
     #[serde(with = "docket_domain::types::date")]
     pub bucket: Date,
+    /// The org the row counts.
     pub org: OrgId,
+    /// The reason category, when rows are split by reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Tickets opened in the bucket, follow-ups included.
     pub opened: u64,
+    /// Tickets closed in the bucket.
     pub closed: u64,
+    /// Tickets escalated in the bucket.
     pub escalated: u64,
+    /// Follow-ups opened in the bucket, counted on the parent's org and reason.
     pub follow_ups: u64,
+    /// Refunds issued in the bucket, per currency code.
     pub refunds: BTreeMap<String, RefundTotal>,
+    /// Median wall-clock seconds from open to first response, over the first
+    /// responses made in the bucket (nearest rank); `None` when there are none.
     pub first_response_p50_s: Option<i64>,
+    /// The 90th percentile of the same, in seconds.
     pub first_response_p90_s: Option<i64>,
+    /// Median wall-clock seconds from open to close, over the closes in the
+    /// bucket (nearest rank); `None` when there are none.
     pub resolution_p50_s: Option<i64>,
+    /// The 90th percentile of the same, in seconds.
     pub resolution_p90_s: Option<i64>,
+    /// First-response clocks due in the bucket and met.
     pub sla_met: u64,
+    /// First-response clocks due in the bucket and breached.
     pub sla_breached: u64,
     /// `sla_met / (sla_met + sla_breached)`; `None` when both are 0.
     pub sla_compliance: Option<f64>,
+    /// Tickets opened and not closed at the end of the bucket.
     pub backlog_end: u64,
 }
 
+/// Refunds in one currency.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RefundTotal {
+    /// How many.
     pub count: u64,
+    /// Their sum, in minor units of the currency.
     pub amount_minor: u64,
 }
 

@@ -13,6 +13,8 @@
 //! now, JetStream later), waits with [`Views::wait_for_position`] for
 //! `X-Min-Position`, and answers queries with the methods of [`Views`].
 
+#![warn(missing_docs)]
+
 mod cache;
 mod dump;
 mod error;

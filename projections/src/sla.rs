@@ -33,30 +33,44 @@ use crate::view::Scope;
 /// Items one SLA list answers at most (the earliest due first).
 pub const SLA_ITEMS_MAX: usize = 10_000;
 
+/// Which clocks an SLA list shows (`state=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SlaState {
     /// Pending clocks past their due time.
     Breached,
     /// Running clocks not breached with at most this many business seconds left.
-    AtRisk { within_seconds: i64 },
+    AtRisk {
+        /// The `within` bound, in business seconds (0 or more).
+        within_seconds: i64,
+    },
 }
 
+/// A `GET /v1/sla` question.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlaQuery {
+    /// Which clocks to list.
     pub state: SlaState,
+    /// Who asks: the orgs it sees, and for support escalated tickets only.
     pub scope: Scope,
     /// The `org` filter; without it a platform scope lists every org.
     pub org: Option<OrgId>,
 }
 
+/// One clock of an SLA list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SlaItem {
+    /// The clock's ticket.
     pub ticket_id: TicketId,
+    /// The ticket's number.
     pub number: TicketNumber,
+    /// The ticket's org.
     pub org: OrgId,
+    /// Which of the ticket's clocks.
     pub clock: ClockKind,
+    /// When it is due, or was due if breached.
     #[serde(with = "docket_domain::types::instant::option")]
     pub due_at: Option<OffsetDateTime>,
+    /// Whether it is past its due time, by the caller's `now`.
     pub breached: bool,
     /// Negative once breached: the business time since the due time.
     pub business_seconds_left: i64,
@@ -66,10 +80,15 @@ pub struct SlaItem {
 /// `docket.sla.breached.<org>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BreachNotice {
+    /// The clock's ticket.
     pub ticket_id: TicketId,
+    /// The ticket's number.
     pub number: TicketNumber,
+    /// The ticket's org, the last token of the notice's NATS subject.
     pub org: OrgId,
+    /// Which of the ticket's clocks.
     pub clock: ClockKind,
+    /// The due time it passed.
     #[serde(with = "docket_domain::types::instant")]
     pub due_at: OffsetDateTime,
 }
@@ -261,9 +280,10 @@ pub(crate) fn running_first_responses(
     Ok(found)
 }
 
-/// Breaches found by [`breaches_to_report`], and what records them as
+/// Breaches found by `breaches_to_report`, and what records them as
 /// reported once they are delivered.
 pub struct BreachReport {
+    /// One notice per breach not reported before.
     pub notices: Vec<BreachNotice>,
     record: sled::Batch,
 }

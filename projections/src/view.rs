@@ -22,16 +22,20 @@ use docket_domain::types::{
 /// Where and when an event was recorded: what a fold needs besides it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventMeta {
+    /// The event's position in the log.
     pub position: u64,
     /// The event's version in its stream (1 = `ticket_opened`).
     pub version: u64,
+    /// When the event was recorded (the envelope's time).
     pub recorded_at: OffsetDateTime,
 }
 
 /// A ticket as its events leave it: everything the ticket endpoint shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketView {
+    /// What the open fixed.
     pub head: TicketHead,
+    /// What later events changed.
     pub state: TicketState,
     /// Every comment, oldest first, internal ones included (filter with
     /// [`TicketView::to_json`] or [`CommentView::visibility`]).
@@ -41,20 +45,34 @@ pub struct TicketView {
 /// What `ticket_opened` fixed, never changed afterwards.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketHead {
+    /// The ticket's id.
     pub ticket_id: TicketId,
+    /// The human ticket number.
     pub number: TicketNumber,
+    /// The org that owns the ticket.
     pub org: OrgId,
+    /// One line saying what the ticket is about.
     pub subject: String,
+    /// The customer's account of the problem.
     pub description: String,
+    /// Why it was opened: a category and an optional detail.
     pub reason: Reason,
+    /// The order the ticket is about, if any.
     pub order: Option<Order>,
+    /// The customer's code at the seller, if given.
     pub customer_code: Option<String>,
+    /// The day the incident happened, if given.
     #[serde(with = "docket_domain::types::date::option")]
     pub incident_date: Option<Date>,
+    /// How badly the customer is affected.
     pub impact: Impact,
+    /// How the ticket reached the org.
     pub channel: Channel,
+    /// Who opened it.
     pub opened_by: Author,
+    /// The parent ticket, for a follow-up.
     pub follow_up_of: Option<TicketId>,
+    /// When `ticket_opened` was recorded.
     #[serde(with = "instant")]
     pub opened_at: OffsetDateTime,
 }
@@ -62,6 +80,7 @@ pub struct TicketHead {
 /// What later events change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketState {
+    /// `open`, `waiting` or `closed`, by the domain's status machine.
     pub status: Status,
     /// Once escalated, always escalated: support may see the ticket.
     pub escalated: bool,
@@ -69,10 +88,13 @@ pub struct TicketState {
     pub refunded_minor: u64,
     /// Follow-ups opened on this ticket, oldest first.
     pub follow_ups: Vec<TicketId>,
+    /// When the last event of the ticket was recorded.
     #[serde(with = "instant")]
     pub updated_at: OffsetDateTime,
+    /// When the ticket closed; `None` while it is not closed.
     #[serde(with = "docket_domain::types::instant::option")]
     pub closed_at: Option<OffsetDateTime>,
+    /// How it ended; `None` while it is not closed.
     pub resolution: Option<Resolution>,
     /// The stream version of the last event folded.
     pub version: u64,
@@ -80,12 +102,18 @@ pub struct TicketState {
     pub position: u64,
 }
 
+/// One comment of a ticket view.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommentView {
+    /// The comment's id.
     pub comment_id: Uuid,
+    /// Who wrote it, and in which role.
     pub author: Author,
+    /// The text, as written.
     pub body: String,
+    /// Whether customers are shown it.
     pub visibility: Visibility,
+    /// When it was recorded.
     #[serde(with = "instant")]
     pub at: OffsetDateTime,
 }
@@ -93,17 +121,28 @@ pub struct CommentView {
 /// A ticket summary, as inboxes and searches list it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TicketSummary {
+    /// The ticket's id.
     pub ticket_id: TicketId,
+    /// The human ticket number.
     pub number: TicketNumber,
+    /// The org that owns the ticket.
     pub org: OrgId,
+    /// One line saying what the ticket is about.
     pub subject: String,
+    /// `open`, `waiting` or `closed`.
     pub status: Status,
+    /// Why it was opened: a category and an optional detail.
     pub reason: Reason,
+    /// How badly the customer is affected.
     pub impact: Impact,
+    /// How the ticket reached the org.
     pub channel: Channel,
+    /// Whether it was ever escalated.
     pub escalated: bool,
+    /// When `ticket_opened` was recorded.
     #[serde(with = "instant")]
     pub opened_at: OffsetDateTime,
+    /// When the last event of the ticket was recorded.
     #[serde(with = "instant")]
     pub updated_at: OffsetDateTime,
     /// The earliest due time of the pending SLA clocks (running, or

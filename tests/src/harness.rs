@@ -25,8 +25,9 @@ use tempfile::TempDir;
 /// The HS256 secret every harness server is started with (unless a test
 /// starts one without a secret on purpose).
 pub const TEST_SECRET: &str = "docket-black-box-test-secret-0123456789";
-/// The org most tests work in, and one whose tickets they must not see.
+/// The org most tests work in.
 pub const ORG: &str = "acme";
+/// Another org, whose tickets the tokens of [`ORG`] must not see.
 pub const OTHER_ORG: &str = "globex";
 /// The contract's error media type.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -103,26 +104,31 @@ impl Default for Options {
 }
 
 impl Options {
+    /// The real clock instead of `--test-clock`.
     pub fn real_clock(mut self) -> Options {
         self.test_clock = false;
         self
     }
 
+    /// No `DOCKET_JWT_SECRET`: docketd uses (or creates) the data folder's own secret.
     pub fn without_secret(mut self) -> Options {
         self.jwt_secret = None;
         self
     }
 
+    /// Runs on `path`, which the test owns, instead of a fresh temp folder.
     pub fn data_dir(mut self, path: &Path) -> Options {
         self.data_dir = Some(path.to_owned());
         self
     }
 
+    /// One more environment variable for the server.
     pub fn env(mut self, name: &str, value: &str) -> Options {
         self.env.push((name.to_owned(), value.to_owned()));
         self
     }
 
+    /// One more command-line argument for the server.
     pub fn arg(mut self, arg: &str) -> Options {
         self.args.push(arg.to_owned());
         self
@@ -138,6 +144,7 @@ impl Options {
 /// A running `docketd`; SIGKILLed on drop if still running.
 pub struct Server {
     child: Option<Child>,
+    /// Where the server listens.
     pub addr: SocketAddr,
     base_url: String,
     data_dir: PathBuf,
@@ -151,13 +158,17 @@ pub struct Server {
 /// An HTTP answer, read whole.
 #[derive(Debug, Clone)]
 pub struct Reply {
+    /// The HTTP status code.
     pub status: u16,
+    /// The answer's headers.
     pub headers: HeaderMap,
+    /// The answer's body, as sent.
     pub body: Vec<u8>,
 }
 
 /// `.reply()` on a request: send it and read the answer whole.
 pub trait ReplyExt {
+    /// Sends the request and reads the answer whole; panics if the server does not answer.
     fn reply(self) -> impl Future<Output = Reply> + Send;
 }
 
@@ -165,11 +176,17 @@ pub trait ReplyExt {
 /// staff (`org: "*"`) as the contract describes them.
 #[derive(Debug, Clone)]
 pub struct Tokens {
+    /// A customer of the org.
     pub customer: String,
+    /// An agent of the org.
     pub agent: String,
+    /// First-level support, platform-wide (`*`).
     pub support: String,
+    /// An auditor of the org.
     pub auditor: String,
+    /// An analyst of the org.
     pub analyst: String,
+    /// An admin, platform-wide (`*`).
     pub admin: String,
     /// A platform-wide auditor: may read the event feed.
     pub platform_auditor: String,
@@ -181,6 +198,7 @@ impl Server {
         Server::start_with(Options::default()).await
     }
 
+    /// A server started with `options`; panics if it does not become healthy.
     pub async fn start_with(options: Options) -> Server {
         let (data_dir, owned_data_dir) = match &options.data_dir {
             Some(path) => (path.clone(), None),
@@ -230,14 +248,17 @@ impl Server {
         unreachable!("the loop returns or panics on its last attempt")
     }
 
+    /// The server's URL of `path` (`/v1/tickets`).
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
 
+    /// The server's data folder.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
 
+    /// The server process's id; panics once it has stopped.
     pub fn pid(&self) -> i32 {
         let child = self.child.as_ref().expect("the server is running");
         i32::try_from(child.id()).expect("pids fit in i32")
@@ -248,22 +269,27 @@ impl Server {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
+    /// The harness's HTTP client (60 s timeout).
     pub fn client(&self) -> &reqwest::Client {
         &self.client
     }
 
+    /// A request to `path` on the server.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.client.request(method, self.url(path))
     }
 
+    /// A `GET` of `path`.
     pub fn get(&self, path: &str) -> RequestBuilder {
         self.request(Method::GET, path)
     }
 
+    /// A `POST` to `path`.
     pub fn post(&self, path: &str) -> RequestBuilder {
         self.request(Method::POST, path)
     }
 
+    /// A `PUT` to `path`.
     pub fn put(&self, path: &str) -> RequestBuilder {
         self.request(Method::PUT, path)
     }
@@ -321,6 +347,7 @@ impl Server {
         }
     }
 
+    /// `GET /v1/tickets/{id}/history` with `token`.
     pub async fn history(&self, token: &str, ticket_id: &str) -> Reply {
         self.get(&format!("/v1/tickets/{ticket_id}/history"))
             .bearer_auth(token)
@@ -455,15 +482,18 @@ impl ReplyExt for RequestBuilder {
 }
 
 impl Reply {
+    /// The body as text (invalid UTF-8 replaced).
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
+    /// The body as JSON; panics if it is not.
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("answer {} is not JSON ({e}): {}", self.status, self.text()))
     }
 
+    /// The header's value, if present and visible ASCII.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -515,6 +545,7 @@ impl Reply {
 }
 
 impl Tokens {
+    /// Tokens of every role for `org` (support and admin platform-wide).
     pub fn for_org(org: &str) -> Tokens {
         Tokens {
             customer: token("customer", org),
@@ -566,6 +597,7 @@ pub fn sign(secret: &str, claims: &Value) -> String {
     .expect("HS256 signing of JSON claims cannot fail")
 }
 
+/// Seconds since the Unix epoch, by the system clock.
 pub fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -15,6 +15,7 @@ use crate::harness::free_port;
 /// How long `nats-server` may take to accept connections.
 const START_LIMIT: Duration = Duration::from_secs(20);
 
+/// A `nats-server -js` child process; SIGKILLed on drop if still running.
 pub struct NatsServer {
     child: Option<Child>,
     addr: SocketAddr,
@@ -56,6 +57,7 @@ impl NatsServer {
         self.launch();
     }
 
+    /// Everything the server logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }

@@ -53,8 +53,11 @@ pub fn parse_tagged_payload(payload: &[u8]) -> Option<(String, u32, u32)> {
 /// One acknowledged append, as `crash_appender` prints it (one line).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ack {
+    /// The request's name, as its payloads carry it.
     pub request: String,
+    /// The position of the request's first event.
     pub first_position: u64,
+    /// The position of the request's last event.
     pub last_position: u64,
     /// The idempotency key sent with it, if any.
     pub key: Option<String>,
@@ -62,10 +65,14 @@ pub struct Ack {
     pub streams: Vec<AckedStream>,
 }
 
+/// One stream of an acknowledged append.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AckedStream {
+    /// The stream's name.
     pub stream: String,
+    /// Its version after the append.
     pub version_after: u64,
+    /// Events the append added to it.
     pub events: u64,
 }
 

@@ -46,15 +46,21 @@ const CATEGORIES: [&str; 8] = [
     "delivery", "damaged", "billing", "refund", "account", "returns", "warranty", "other",
 ];
 
+/// What a generated log holds: how many tickets and orgs, over how many
+/// days, written by how many lanes.
 #[derive(Debug, Clone)]
 pub struct LogSpec {
     /// Root tickets (follow-ups come on top).
     pub tickets: u64,
+    /// Orgs the tickets are spread over.
     pub orgs: u32,
     /// Root tickets open over this many days from `start_unix_nanos`.
     pub days: u32,
+    /// The instant the first day starts, in unix nanoseconds.
     pub start_unix_nanos: i64,
+    /// Concurrent appending tasks, each owning whole ticket families.
     pub lanes: u32,
+    /// Seeds each lane's random choices.
     pub seed: u64,
     /// Percent of tickets that get closed.
     pub closed_percent: u32,
