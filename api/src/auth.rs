@@ -21,9 +21,14 @@ pub struct Keys {
 /// A token's claims, as signed.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Claims {
+    /// The actor id, 1–255 bytes.
     pub sub: String,
+    /// An org id, or `*` for platform-wide staff.
     pub org: String,
+    /// One of the contract's roles: `customer`, `agent`, `support`, `auditor`,
+    /// `analyst` or `admin`.
     pub role: String,
+    /// When the token expires, in seconds since the Unix epoch; required.
     pub exp: u64,
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The `docketd` command line: serve, or run a subcommand.
 #[derive(Debug, Parser)]
 #[command(
     name = "docketd",
@@ -13,10 +14,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     about = "Docket: event-sourced support tickets"
 )]
 pub struct Cli {
+    /// Where the data folder and the signing secret are.
     #[command(flatten)]
     pub common: CommonArgs,
+    /// How to serve.
     #[command(flatten)]
     pub server: ServerArgs,
+    /// A subcommand instead of serving.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -35,6 +39,7 @@ pub struct CommonArgs {
     pub jwt_secret_file: Option<PathBuf>,
 }
 
+/// What only the server needs.
 #[derive(Debug, Clone, Args)]
 pub struct ServerArgs {
     /// Address to listen on.
@@ -57,25 +62,32 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
+    /// `--request-timeout-ms` as a `Duration`.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)
     }
 }
 
+/// How log lines are written (`--log-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
+    /// Lines for people.
     Text,
+    /// One JSON object per line, for log collectors.
     Json,
 }
 
+/// The subcommands of `docketd`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print a signed bearer token for the server's secret.
     Token(TokenArgs),
 }
 
+/// `docketd token`: the claims of the token to print.
 #[derive(Debug, Clone, Args)]
 pub struct TokenArgs {
+    /// The actor id (the `sub` claim).
     #[arg(long, env = "DOCKET_TOKEN_SUB")]
     pub sub: String,
     /// An org id, or `*` for platform-wide staff.

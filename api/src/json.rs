@@ -30,6 +30,7 @@ const OVERSIZE_DRAIN_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// ("role checks come first", docs/api.md).
 pub struct JsonBody<T> {
     shaped: Result<T, ApiError>,
+    /// The body as received, for the idempotency fingerprint.
     pub raw: Bytes,
 }
 

@@ -6,6 +6,8 @@
 //! status and `code`. It never decides a rule of the contract itself: the
 //! domain does, called through the application layer.
 
+#![warn(missing_docs)]
+
 pub mod auth;
 pub mod config;
 pub mod dto;
@@ -18,6 +20,7 @@ pub mod problem;
 pub mod queries;
 pub mod routes;
 pub mod server;
+pub mod text_modules;
 
 /// Handles shared by every handler; one `Arc`, because axum clones the
 /// state for every extractor of every request and `Keys` alone holds the

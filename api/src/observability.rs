@@ -21,6 +21,8 @@ const BATCH_SIZE_BUCKETS: &[f64] = &[
     1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
 ];
 
+/// Starts logging in `format`, filtered by `DOCKET_LOG` (default `info`,
+/// `warn` for sled and NATS).
 pub fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_env("DOCKET_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sled=warn,tower_http=info,async_nats=warn"));

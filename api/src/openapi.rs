@@ -25,17 +25,19 @@ use utoipa::OpenApi;
 use crate::dto;
 use crate::problem::{edge, ApiError};
 
+/// The document served at `/openapi.json`.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Docket", version = "1.1", description = "Event-sourced support tickets: the HTTP contract v1.1. Choices where the contract is silent are in docs/api.md."),
+    info(title = "Docket", version = "1.2", description = "Event-sourced support tickets: the HTTP contract v1.2 (contacts, sales channels and text modules so far). Choices where the contract is silent are in docs/api.md."),
     paths(
         open_ticket, search, get_ticket, history, comment, escalate, refund, close, follow_up,
-        inbox, sla, kpis, events, put_policy, get_policy, set_clock, healthz, readyz, metrics, openapi
+        inbox, sla, kpis, events, put_policy, get_policy, set_clock, healthz, readyz, metrics, openapi,
+        put_text_module, delete_text_module, get_text_module, list_text_modules
     ),
     components(schemas(
         dto::OpenTicketBody, dto::FollowUpBody, dto::CommentBody, dto::EscalateBody,
         dto::RefundBody, dto::CloseBody, dto::PolicyBody, dto::CalendarBody, dto::ClockBody,
-        dto::ReasonBody, dto::OrderBody
+        dto::ReasonBody, dto::OrderBody, dto::ContactBody, dto::TextModuleBody
     )),
     modifiers(&BearerAuth, &Answers)
 )]
@@ -194,13 +196,49 @@ pub fn failures(method: &str, path: &str) -> Vec<ApiError> {
     };
     match (method, path) {
         ("post", "/v1/tickets") => ticket_command(&mut failures, opening()),
+        ("put", "/v1/orgs/{org}/text-modules/{name}") => {
+            failures.extend(command_request());
+            failures.push(ApiError::not_found());
+            failures.extend(text_module_management());
+            failures.extend(
+                [
+                    DomainError::InvalidTemplate { at_char: 0 },
+                    DomainError::UnknownPlaceholder {
+                        name: "x".to_owned(),
+                    },
+                    DomainError::TooManySalesChannels { count: 51, max: 50 },
+                    invalid_sales_channel(),
+                    invalid_field(),
+                ]
+                .map(ApiError::from),
+            );
+        }
+        ("delete", "/v1/orgs/{org}/text-modules/{name}") => {
+            failures.extend(command_request());
+            failures.push(ApiError::not_found());
+            failures.extend(text_module_management());
+        }
         ("post", "/v1/tickets/{id}/follow-ups") => {
             let mut refusals = opening();
             refusals.extend([DomainError::NotFound, DomainError::ParentNotClosed]);
             ticket_command(&mut failures, refusals);
         }
         ("post", "/v1/tickets/{id}/comments") => {
-            ticket_command(&mut failures, on_ticket(Action::CommentInternally))
+            let mut refusals = on_ticket(Action::CommentInternally);
+            refusals.extend([
+                forbidden(Action::UseTextModule),
+                DomainError::UnknownTextModule {
+                    name: "x".to_owned(),
+                },
+                DomainError::TextModuleNotForChannel {
+                    name: "x".to_owned(),
+                },
+                DomainError::PlaceholderWithoutValue {
+                    placeholder: "order.number".to_owned(),
+                },
+            ]);
+            ticket_command(&mut failures, refusals);
+            failures.push(edge::body_or_text_module());
         }
         ("post", "/v1/tickets/{id}/escalations") => {
             let mut refusals = on_ticket(Action::Escalate);
@@ -237,6 +275,7 @@ pub fn failures(method: &str, path: &str) -> Vec<ApiError> {
                         problem: PolicyProblem::NoWorkingDay,
                     },
                     invalid_field(),
+                    invalid_email(),
                 ]
                 .map(ApiError::from),
             );
@@ -256,6 +295,9 @@ pub fn failures(method: &str, path: &str) -> Vec<ApiError> {
             failures.extend(query_request());
             let read = match path {
                 "/v1/inbox/{status}" | "/v1/sla" => Read::Inboxes,
+                "/v1/orgs/{org}/text-modules" | "/v1/orgs/{org}/text-modules/{name}" => {
+                    Read::TextModules
+                }
                 "/v1/kpis" => Read::Kpis,
                 "/v1/events" => Read::EventFeed,
                 "/v1/orgs/{org}/policy" => Read::Policy,
@@ -280,6 +322,14 @@ pub fn failures(method: &str, path: &str) -> Vec<ApiError> {
             }
             if path == "/v1/inbox/{status}" {
                 failures.push(ApiError::not_found());
+                failures.push(ApiError::from(invalid_sales_channel()));
+            }
+            if path.contains("text-modules") {
+                failures.push(ApiError::from(DomainError::ForbiddenOrgRead {
+                    allowed: org("acme"),
+                    requested: org("globex"),
+                }));
+                failures.push(ApiError::from(invalid_sales_channel()));
             }
             if path.contains("history") || path == "/v1/events" || path.contains("policy") {
                 failures.extend(store_failures());
@@ -350,9 +400,40 @@ fn store_failures() -> Vec<ApiError> {
     .into()
 }
 
+/// Who may manage an org's text modules, after the role.
+fn text_module_management() -> Vec<ApiError> {
+    [
+        forbidden(Action::ManageTextModules),
+        DomainError::ForbiddenOrg {
+            allowed: org("acme"),
+            requested: org("globex"),
+        },
+    ]
+    .map(ApiError::from)
+    .into()
+}
+
+fn invalid_email() -> DomainError {
+    DomainError::InvalidEmail {
+        email: "x".to_owned(),
+    }
+}
+
+fn invalid_sales_channel() -> DomainError {
+    DomainError::InvalidSalesChannel {
+        sales_channel: "X".to_owned(),
+    }
+}
+
 fn opening() -> Vec<DomainError> {
     let day = time::Date::MIN;
     vec![
+        invalid_email(),
+        DomainError::InvalidContactName,
+        DomainError::UnsupportedLanguage {
+            language: "xx".to_owned(),
+        },
+        invalid_sales_channel(),
         forbidden(Action::OpenTicket),
         DomainError::ForbiddenOrg {
             allowed: org("acme"),
@@ -441,7 +522,7 @@ fn close() {}
 #[utoipa::path(post, path = "/v1/tickets/{id}/follow-ups", request_body = dto::FollowUpBody, params(("id" = String, Path)), responses((status = 201, description = "the new ticket")))]
 #[allow(dead_code)]
 fn follow_up() {}
-#[utoipa::path(get, path = "/v1/inbox/{status}", params(("status" = String, Path, description = "open, waiting or closed"), ("org" = Option<String>, Query), ("reason" = Option<String>, Query), ("from" = Option<String>, Query), ("to" = Option<String>, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query), ("sort" = Option<String>, Query)), responses((status = 200, description = "{items, next_cursor}")))]
+#[utoipa::path(get, path = "/v1/inbox/{status}", params(("status" = String, Path, description = "open, waiting or closed"), ("org" = Option<String>, Query), ("reason" = Option<String>, Query), ("from" = Option<String>, Query), ("to" = Option<String>, Query), ("limit" = Option<u32>, Query), ("cursor" = Option<String>, Query), ("sort" = Option<String>, Query), ("sales_channel" = Option<String>, Query)), responses((status = 200, description = "{items, next_cursor}")))]
 #[allow(dead_code)]
 fn inbox() {}
 #[utoipa::path(get, path = "/v1/sla", params(("state" = String, Query), ("within" = Option<u64>, Query), ("org" = Option<String>, Query)), responses((status = 200, description = "{items}")))]
@@ -462,6 +543,22 @@ fn get_policy() {}
 #[utoipa::path(post, path = "/v1/admin/clock", request_body = dto::ClockBody, responses((status = 200, description = "the new time"), (status = 404, description = "without --test-clock")))]
 #[allow(dead_code)]
 fn set_clock() {}
+#[utoipa::path(put, path = "/v1/orgs/{org}/text-modules/{name}", request_body = dto::TextModuleBody,
+    params(("org" = String, Path), ("name" = String, Path, description = "^[a-z0-9][a-z0-9_-]{0,62}$"), ("Idempotency-Key" = Option<String>, Header), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, description = "replaced: {org, name, version, title, body, sales_channels, updated_at, position}"), (status = 201, description = "made: the same fields")))]
+#[allow(dead_code)]
+fn put_text_module() {}
+#[utoipa::path(delete, path = "/v1/orgs/{org}/text-modules/{name}",
+    params(("org" = String, Path), ("name" = String, Path), ("Idempotency-Key" = Option<String>, Header), ("If-Match" = Option<String>, Header)),
+    responses((status = 200, description = "{org, name, version, removed: true, position}")))]
+#[allow(dead_code)]
+fn delete_text_module() {}
+#[utoipa::path(get, path = "/v1/orgs/{org}/text-modules/{name}", params(("org" = String, Path), ("name" = String, Path)), responses((status = 200, description = "the module, with its ETag")))]
+#[allow(dead_code)]
+fn get_text_module() {}
+#[utoipa::path(get, path = "/v1/orgs/{org}/text-modules", params(("org" = String, Path), ("sales_channel" = Option<String>, Query)), responses((status = 200, description = "{items: [module]} by name")))]
+#[allow(dead_code)]
+fn list_text_modules() {}
 #[utoipa::path(get, path = "/healthz", responses((status = 200, description = "alive")))]
 #[allow(dead_code)]
 fn healthz() {}

@@ -4,24 +4,28 @@
 use std::num::NonZeroU64;
 
 use docket_domain::calendar::{BusinessCalendar, CalendarSpec};
+use docket_domain::contact::{Contact, ContactName, EmailAddress, Language, SalesChannel};
+use docket_domain::error::DomainError;
 use docket_domain::policy::{OrgPolicy, RequiredField, SetPolicy, ValidPolicy};
 use docket_domain::text::{
     CommentBody, CustomerCode, Description, Note, OrderNumber, ReasonCategory, ReasonDetail,
-    RefundReason, Subject,
+    RefundReason, Subject, TextModuleBody, TextModuleTitle,
 };
+use docket_domain::text_module::{SaveTextModule, TextModuleCommand, TextModuleName};
 use docket_domain::ticket::{
-    AddComment, CloseTicket, Command, Escalate, IssueRefund, OpenFollowUp, OpenTicket, OrderInput,
-    ReasonInput,
+    AddComment, CloseTicket, Command, CommentText, Escalate, IssueRefund, OpenFollowUp, OpenTicket,
+    OrderInput, ReasonInput,
 };
 use docket_domain::types::{Currency, Money, OrgId, TicketId, TicketNumber};
 use time::Date;
 use uuid::Uuid;
 
 use crate::dto;
-use crate::problem::ApiError;
+use crate::problem::{edge, ApiError};
 
 /// The parts of an open request that do not need fresh ids.
 pub struct OpenRequest {
+    /// The body's `org`, which picks the policy the open is decided under.
     pub org: Option<OrgId>,
     subject: Subject,
     description: Description,
@@ -29,10 +33,13 @@ pub struct OpenRequest {
     order: Option<OrderInput>,
     customer_code: Option<CustomerCode>,
     incident_date: Option<Date>,
+    contact: Option<Contact>,
+    sales_channel: Option<SalesChannel>,
     body: dto::OpenTicketBody,
 }
 
 impl OpenRequest {
+    /// Parses a `POST /v1/tickets` body, or answers 422 for its first bad field.
     pub fn parse(body: dto::OpenTicketBody) -> Result<OpenRequest, ApiError> {
         Ok(OpenRequest {
             org: optional_org(body.org.as_deref())?,
@@ -42,10 +49,13 @@ impl OpenRequest {
             order: body.order.as_ref().map(order).transpose()?,
             customer_code: CustomerCode::parse_optional(body.customer_code.as_deref())?,
             incident_date: optional_date("incident_date", body.incident_date.as_deref())?,
+            contact: body.contact.as_ref().map(contact).transpose()?,
+            sales_channel: optional_sales_channel(body.sales_channel.as_deref())?,
             body,
         })
     }
 
+    /// The open command, with the new ticket's freshly drawn id and number.
     pub fn command(&self, ticket_id: TicketId, number: TicketNumber) -> Command {
         Command::Open(OpenTicket {
             ticket_id,
@@ -59,6 +69,8 @@ impl OpenRequest {
             incident_date: self.incident_date,
             impact: self.body.impact,
             channel: self.body.channel,
+            contact: self.contact.clone(),
+            sales_channel: self.sales_channel.clone(),
         })
     }
 }
@@ -72,10 +84,14 @@ pub struct FollowUpRequest {
     order: Option<OrderInput>,
     customer_code: Option<CustomerCode>,
     incident_date: Option<Date>,
+    contact: Option<Contact>,
+    sales_channel: Option<SalesChannel>,
     body: dto::FollowUpBody,
 }
 
 impl FollowUpRequest {
+    /// Parses a `POST /v1/tickets/{id}/follow-ups` body, or answers 422 for its
+    /// first bad field.
     pub fn parse(body: dto::FollowUpBody) -> Result<FollowUpRequest, ApiError> {
         Ok(FollowUpRequest {
             org: optional_org(body.org.as_deref())?,
@@ -85,10 +101,13 @@ impl FollowUpRequest {
             order: body.order.as_ref().map(order).transpose()?,
             customer_code: CustomerCode::parse_optional(body.customer_code.as_deref())?,
             incident_date: optional_date("incident_date", body.incident_date.as_deref())?,
+            contact: body.contact.as_ref().map(contact).transpose()?,
+            sales_channel: optional_sales_channel(body.sales_channel.as_deref())?,
             body,
         })
     }
 
+    /// The follow-up command, with the new ticket's freshly drawn id and number.
     pub fn command(&self, ticket_id: TicketId, number: TicketNumber) -> OpenFollowUp {
         OpenFollowUp {
             ticket_id,
@@ -102,18 +121,71 @@ impl FollowUpRequest {
             incident_date: self.incident_date,
             impact: self.body.impact,
             channel: self.body.channel,
+            contact: self.contact.clone(),
+            sales_channel: self.sales_channel.clone(),
         }
     }
 }
 
+/// A `POST /v1/tickets/{id}/comments` body as a command, with a new comment id.
 pub fn comment(body: dto::CommentBody) -> Result<Command, ApiError> {
+    let text = match (&body.body, &body.text_module) {
+        (Some(text), None) => CommentText::Written(CommentBody::parse(text)?),
+        (None, Some(name)) => {
+            CommentText::FromModule(TextModuleName::parse(name).map_err(|_| {
+                ApiError::from(DomainError::UnknownTextModule {
+                    name: name.chars().take(64).collect(),
+                })
+            })?)
+        }
+        _ => return Err(edge::body_or_text_module()),
+    };
     Ok(Command::Comment(AddComment {
         comment_id: Uuid::now_v7(),
-        body: CommentBody::parse(&body.body)?,
+        body: text,
         visibility: body.visibility.unwrap_or_default(),
     }))
 }
 
+/// A `contact` object as the domain's `Contact`.
+pub fn contact(body: &dto::ContactBody) -> Result<Contact, ApiError> {
+    Ok(Contact {
+        email: EmailAddress::parse(&body.email)?,
+        name: body.name.as_deref().map(ContactName::parse).transpose()?,
+        language: match &body.language {
+            Some(language) => Language::parse(language)?,
+            None => Language::default(),
+        },
+    })
+}
+
+/// An optional `sales_channel` (422 `invalid_sales_channel`).
+pub fn optional_sales_channel(text: Option<&str>) -> Result<Option<SalesChannel>, ApiError> {
+    Ok(text.map(SalesChannel::parse).transpose()?)
+}
+
+/// A `PUT /v1/orgs/{org}/text-modules/{name}` body as a command.
+pub fn save_text_module(
+    org: OrgId,
+    name: TextModuleName,
+    body: dto::TextModuleBody,
+) -> Result<TextModuleCommand, ApiError> {
+    let sales_channels = body
+        .sales_channels
+        .iter()
+        .flatten()
+        .map(|channel| SalesChannel::parse(channel))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(TextModuleCommand::Save(SaveTextModule {
+        org,
+        name,
+        title: TextModuleTitle::parse(&body.title)?,
+        body: TextModuleBody::parse(&body.body)?,
+        sales_channels,
+    }))
+}
+
+/// A `POST /v1/tickets/{id}/escalations` body as a command.
 pub fn escalate(body: dto::EscalateBody) -> Result<Command, ApiError> {
     Ok(Command::Escalate(Escalate {
         reason: body.reason,
@@ -121,6 +193,7 @@ pub fn escalate(body: dto::EscalateBody) -> Result<Command, ApiError> {
     }))
 }
 
+/// A `POST /v1/tickets/{id}/refunds` body as a command, with a new refund id.
 pub fn refund(body: dto::RefundBody) -> Result<Command, ApiError> {
     let amount_minor = NonZeroU64::new(body.amount_minor)
         .ok_or_else(|| ApiError::invalid("invalid_field", "amount_minor must be greater than 0"))?;
@@ -138,6 +211,7 @@ pub fn refund(body: dto::RefundBody) -> Result<Command, ApiError> {
     }))
 }
 
+/// A `POST /v1/tickets/{id}/close` body as a command.
 pub fn close(body: dto::CloseBody) -> Result<Command, ApiError> {
     Ok(Command::Close(CloseTicket {
         resolution: body.resolution,
@@ -145,6 +219,8 @@ pub fn close(body: dto::CloseBody) -> Result<Command, ApiError> {
     }))
 }
 
+/// A `PUT /v1/orgs/{org}/policy` body as a checked policy for `org`; omitted
+/// fields take the contract's defaults (422 `invalid_policy` for a bad value).
 pub fn policy(org: OrgId, body: dto::PolicyBody) -> Result<SetPolicy, ApiError> {
     let defaults = OrgPolicy::default();
     let mut required_fields = Vec::new();
@@ -169,6 +245,11 @@ pub fn policy(org: OrgId, body: dto::PolicyBody) -> Result<SetPolicy, ApiError> 
         })
         .map_err(|error| ApiError::invalid("invalid_policy", format!("calendar: {error}")))?,
     };
+    let notify_email = body
+        .notify_email
+        .as_deref()
+        .map(EmailAddress::parse)
+        .transpose()?;
     let policy = OrgPolicy {
         intake_window_days: body
             .intake_window_days
@@ -182,6 +263,7 @@ pub fn policy(org: OrgId, body: dto::PolicyBody) -> Result<SetPolicy, ApiError> 
             .unwrap_or(defaults.next_response_hours),
         resolution_hours: body.resolution_hours,
         calendar,
+        notify_email,
     };
     Ok(SetPolicy {
         org,
@@ -201,6 +283,7 @@ pub fn path_ticket(text: &str) -> Result<TicketId, ApiError> {
         .map_err(|_| ApiError::not_found())
 }
 
+/// An `org` given in a body or query: an org id, or 422 `invalid_field`.
 pub fn optional_org(text: Option<&str>) -> Result<Option<OrgId>, ApiError> {
     text.map(|text| {
         OrgId::parse(text).ok_or_else(|| {
@@ -210,6 +293,7 @@ pub fn optional_org(text: Option<&str>) -> Result<Option<OrgId>, ApiError> {
     .transpose()
 }
 
+/// A `YYYY-MM-DD` value of `field`, if given, or 422 `invalid_field` naming it.
 pub fn optional_date(field: &str, text: Option<&str>) -> Result<Option<Date>, ApiError> {
     text.map(|text| {
         docket_domain::types::date::parse(text).ok_or_else(|| {

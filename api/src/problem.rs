@@ -9,8 +9,11 @@ use serde::Serialize;
 /// for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// The contract's stable snake_case `code`, which clients branch on.
     pub code: &'static str,
+    /// What went wrong, for people; clients must not parse it.
     pub detail: String,
 }
 
@@ -25,6 +28,7 @@ struct ProblemBody<'a> {
 }
 
 impl ApiError {
+    /// An answer of any status and `code`.
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> ApiError {
         ApiError {
             status,
@@ -33,14 +37,17 @@ impl ApiError {
         }
     }
 
+    /// 401 `unauthorized`: no token, or one that does not verify.
     pub fn unauthorized(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
     }
 
+    /// 403 `forbidden`: the token's role may not do this.
     pub fn forbidden(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail)
     }
 
+    /// 403 `forbidden_org`: an org-scoped token asking for another org.
     pub fn forbidden_org(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "forbidden_org", detail)
     }
@@ -50,18 +57,22 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
     }
 
+    /// 422 with `code` naming the rule the request breaks.
     pub fn invalid(code: &'static str, detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
     }
 
+    /// 400 with `code`: a body, header, query or cursor that cannot be read.
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, code, detail)
     }
 
+    /// 500 `internal`: the server's fault, never the request's.
     pub fn internal(detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
     }
 
+    /// 503 with `code`: the server cannot answer now; a retry may succeed.
     pub fn unavailable(code: &'static str, detail: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, detail)
     }
@@ -150,6 +161,14 @@ pub mod edge {
             "invalid_field"
         };
         ApiError::invalid(code, message)
+    }
+
+    /// 422: a comment with both `body` and `text_module`, or neither.
+    pub fn body_or_text_module() -> ApiError {
+        ApiError::invalid(
+            "body_or_text_module",
+            "give exactly one of body and text_module",
+        )
     }
 
     /// 400: an `If-Match` that is not a version.

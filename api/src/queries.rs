@@ -24,6 +24,7 @@ use crate::auth::Auth;
 use crate::problem::{edge, ApiError};
 use crate::{parse, AppState};
 
+/// The query of `GET /v1/tickets/{id}/history`: `as_of` and `min_position`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryParams {
@@ -31,6 +32,8 @@ pub struct HistoryParams {
     min_position: Option<u64>,
 }
 
+/// `GET /v1/tickets/{id}/history`: the ticket's events in version order, or
+/// with `?as_of=` its state and events as they stood at that instant.
 pub async fn history(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -53,6 +56,8 @@ pub async fn history(
     Ok(Json(seen.to_json(as_of)).into_response())
 }
 
+/// The query of `GET /v1/events`: `after` (exclusive), `limit` and
+/// `min_position`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventsParams {
@@ -61,7 +66,8 @@ pub struct EventsParams {
     min_position: Option<u64>,
 }
 
-/// The whole log in order: platform-wide auditors and admins only.
+/// `GET /v1/events`: the whole log in order, for platform-wide auditors
+/// and admins only.
 pub async fn events(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -94,10 +100,13 @@ pub async fn policy(
     Ok(Json(policy_json(&org, &policy, version, None)).into_response())
 }
 
+/// `GET /healthz`: the process is up; no token needed.
 pub async fn healthz() -> Response {
     Json(json!({ "status": "ok" })).into_response()
 }
 
+/// `GET /metrics`: the Prometheus text, with the log's, the writer's and
+/// the read models' gauges refreshed first; no token needed.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     state.export_gauges();
     (
@@ -120,6 +129,7 @@ pub fn min_position(headers: &HeaderMap, from_query: Option<u64>) -> Result<Opti
     }
 }
 
+/// An ops answer that is not a problem: `body` as JSON with `status`.
 pub fn status_json(status: StatusCode, body: Value) -> Response {
     (status, Json(body)).into_response()
 }
@@ -131,6 +141,7 @@ pub struct MinPositionParams {
     min_position: Option<u64>,
 }
 
+/// `GET /v1/tickets/{id}`: the ticket view, with its version as `ETag`.
 pub async fn ticket(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -156,6 +167,8 @@ fn org_filter(actor: &Actor, org: Option<&str>) -> Result<Option<OrgId>, ApiErro
     Ok(access::org_filter(actor, org)?)
 }
 
+/// The query of `GET /v1/tickets`: exactly one of `number` and
+/// `order_number`, and `min_position`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchParams {
@@ -195,6 +208,8 @@ pub async fn search(
     Ok(Json(json!({ "items": items })).into_response())
 }
 
+/// The query of `GET /v1/inbox/{status}`: the filters `org`, `reason`,
+/// `from` and `to`, the page (`limit`, `cursor`), `sort` and `min_position`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InboxParams {
@@ -205,9 +220,12 @@ pub struct InboxParams {
     limit: Option<usize>,
     cursor: Option<String>,
     sort: Option<String>,
+    sales_channel: Option<String>,
     min_position: Option<u64>,
 }
 
+/// `GET /v1/inbox/{open|waiting|closed}`: one page of ticket summaries and
+/// the `next_cursor`.
 pub async fn inbox(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -239,6 +257,7 @@ pub async fn inbox(
         scope: Scope::of(&actor),
         org,
         reason: params.reason,
+        sales_channel: parse::optional_sales_channel(params.sales_channel.as_deref())?,
         from: query_date("from", params.from.as_deref())?,
         to: query_date("to", params.to.as_deref())?,
         sort,
@@ -250,6 +269,8 @@ pub async fn inbox(
     Ok(Json(page).into_response())
 }
 
+/// The query of `GET /v1/sla`: `state`, `within` (business seconds, for
+/// `at_risk`), `org` and `min_position`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlaParams {
@@ -259,6 +280,8 @@ pub struct SlaParams {
     min_position: Option<u64>,
 }
 
+/// `GET /v1/sla`: the SLA clocks that are breached, or at risk of breaching
+/// within `within` business seconds.
 pub async fn sla(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -295,6 +318,8 @@ pub async fn sla(
     Ok(Json(json!({ "items": items })).into_response())
 }
 
+/// The query of `GET /v1/kpis`: `org`, the inclusive dates `from` and `to`,
+/// `bucket`, `group_by` and `min_position`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KpiParams {
@@ -306,7 +331,8 @@ pub struct KpiParams {
     min_position: Option<u64>,
 }
 
-/// KPIs: analysts, admins and auditors, and an org's agents for their org.
+/// `GET /v1/kpis`: for analysts, admins and auditors, and an org's agents
+/// for their org.
 pub async fn kpis(
     State(state): State<AppState>,
     Auth(actor): Auth,
@@ -359,7 +385,7 @@ fn query_date(field: &str, text: Option<&str>) -> Result<Option<time::Date>, Api
     })
 }
 
-/// `/readyz`: the log answers, and the read models are within
+/// `GET /readyz`: the log answers, and the read models are within
 /// `READY_LAG_MAX` positions of it.
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let lag = state.reads.views().lag();

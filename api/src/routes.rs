@@ -24,7 +24,7 @@ use docket_app::wire::{policy_json, rfc3339};
 use crate::auth::Auth;
 use crate::json::JsonBody;
 use crate::problem::{edge, ApiError};
-use crate::{dto, parse, queries, AppState};
+use crate::{dto, parse, queries, text_modules, AppState};
 
 const REQUEST_ID_HEADER: &str = "x-request-id";
 const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -46,6 +46,13 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/v1/kpis", get(queries::kpis))
         .route("/v1/events", get(queries::events))
         .route("/v1/orgs/{org}/policy", put(set_policy).get(queries::policy))
+        .route("/v1/orgs/{org}/text-modules", get(text_modules::list))
+        .route(
+            "/v1/orgs/{org}/text-modules/{name}",
+            put(text_modules::save)
+                .delete(text_modules::remove)
+                .get(text_modules::one),
+        )
         .route("/v1/admin/clock", post(set_clock))
         .route("/healthz", get(queries::healthz))
         .route("/readyz", get(queries::readyz))
@@ -81,7 +88,7 @@ async fn answer_within(State(limit): State<Duration>, request: Request, next: Ne
     }
 }
 
-fn meta(
+pub(crate) fn meta(
     actor: docket_domain::types::Actor,
     headers: &HeaderMap,
     method: &Method,
@@ -123,11 +130,11 @@ fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
         .map_err(|_| edge::invalid_if_match())
 }
 
-fn respond(answer: Answer) -> Response {
+pub(crate) fn respond(answer: Answer) -> Response {
     let status = StatusCode::from_u16(answer.outcome.into()).unwrap_or(StatusCode::OK);
     let mut response = (status, Json(&answer.body)).into_response();
     let headers = response.headers_mut();
-    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", answer.body.version)) {
+    if let Ok(etag) = HeaderValue::from_str(&format!("\"{}\"", answer.body.version())) {
         headers.insert(header::ETAG, etag);
     }
     if let Some(location) = answer.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
@@ -203,8 +210,13 @@ ticket_command!(
     parse::comment,
     "comments",
     |body| {
-        match body.and_then(|body| body.visibility) {
-            Some(Visibility::Internal) => Action::CommentInternally,
+        match body {
+            Some(body) if body.visibility == Some(Visibility::Internal) => {
+                Action::CommentInternally
+            }
+            // Customers may comment but not from a text module: refused by
+            // role, before anything else, when the body says so.
+            Some(body) if body.text_module.is_some() => Action::UseTextModule,
             _ => Action::Comment,
         }
     }

@@ -22,6 +22,8 @@ use crate::AppState;
 /// How long a stopping server waits for the log's tail to reach NATS.
 const REPLICA_DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
+/// Serves until SIGTERM or Ctrl-C, then drains the requests in flight and
+/// flushes the read models and the log.
 pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), ServerError> {
     let data_dir = DataDir::open(&common.data_dir)?;
     let (secret, source) = load_secret(

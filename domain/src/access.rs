@@ -35,6 +35,10 @@ pub enum Action {
     Close,
     /// Set an org's policy.
     SetPolicy,
+    /// Save or remove an org's text modules.
+    ManageTextModules,
+    /// Make a comment from a text module.
+    UseTextModule,
 }
 
 impl Action {
@@ -49,6 +53,8 @@ impl Action {
             Action::Escalate => matches!(role, Agent),
             Action::Refund | Action::Close => matches!(role, Agent | Support),
             Action::SetPolicy => matches!(role, Admin),
+            Action::ManageTextModules => matches!(role, Agent | Admin),
+            Action::UseTextModule => matches!(role, Agent | Support),
         }
     }
 
@@ -75,6 +81,8 @@ impl Action {
             Action::Refund => "refund",
             Action::Close => "close a ticket",
             Action::SetPolicy => "set an org policy",
+            Action::ManageTextModules => "manage text modules",
+            Action::UseTextModule => "use a text module",
         }
     }
 }
@@ -98,6 +106,8 @@ pub enum Read {
     EventFeed,
     /// An org's policy.
     Policy,
+    /// An org's text modules.
+    TextModules,
 }
 
 impl Read {
@@ -114,6 +124,7 @@ impl Read {
                 matches!(actor.role, Auditor | Admin) && actor.org == OrgScope::Platform
             }
             Read::Policy => matches!(actor.role, Admin | Auditor | Agent),
+            Read::TextModules => matches!(actor.role, Agent | Support | Auditor | Admin),
         }
     }
 
@@ -134,6 +145,7 @@ impl Read {
             Read::Kpis => "KPIs are for analysts, agents, auditors and admins",
             Read::EventFeed => "the event feed is for platform-wide auditors and admins",
             Read::Policy => "only admins, auditors and the org's agents read its policy",
+            Read::TextModules => "text modules are for agents, support, auditors and admins",
         }
     }
 }

@@ -4,7 +4,9 @@
 //! (`TicketOpened`, not `Event::TicketOpened`): the envelope already names the
 //! type, so the variant index is not stored and reordering `Event` can never
 //! change a stored byte. Next to it the envelope stores the schema version of
-//! that struct. Every event type is at version 1 today.
+//! that struct. `ticket_opened` (contact, sales channel), `comment_added`
+//! (text module) and `policy_set` (`notify_email`) are at version 2; their
+//! version-1 shapes are frozen in `frozen.rs`, with their upcasters.
 //!
 //! Decoding goes through one table, `SCHEMAS`: one row for every
 //! (event type, schema version) ever written, each with the function that
@@ -39,9 +41,11 @@ use serde::de::DeserializeOwned;
 
 use crate::error::DomainError;
 use crate::events::{
-    CommentAdded, Escalated, Event, FollowUpOpened, PolicySet, RefundIssued, TicketClosed,
-    TicketOpened,
+    CommentAdded, Escalated, Event, FollowUpOpened, PolicySet, RefundIssued, TextModuleRemoved,
+    TextModuleSaved, TicketClosed, TicketOpened,
 };
+
+mod frozen;
 
 /// An event as the store keeps it: its type, its schema version, its bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,13 +121,15 @@ pub fn decode(event_type: &str, schema_version: u16, payload: &[u8]) -> Result<E
 /// The schema version `encode` writes for this event.
 pub fn schema_version(event: &Event) -> u16 {
     match event {
-        Event::TicketOpened(_) => 1,
-        Event::CommentAdded(_) => 1,
+        Event::TicketOpened(_) => 2,
+        Event::CommentAdded(_) => 2,
         Event::Escalated(_) => 1,
         Event::RefundIssued(_) => 1,
         Event::TicketClosed(_) => 1,
         Event::FollowUpOpened(_) => 1,
-        Event::PolicySet(_) => 1,
+        Event::PolicySet(_) => 2,
+        Event::TextModuleSaved(_) => 1,
+        Event::TextModuleRemoved(_) => 1,
     }
 }
 
@@ -140,11 +146,21 @@ pub(crate) const SCHEMAS: &[Schema] = &[
     Schema {
         event_type: "ticket_opened",
         schema_version: 1,
+        read: read::<frozen::TicketOpenedV1>,
+    },
+    Schema {
+        event_type: "ticket_opened",
+        schema_version: 2,
         read: read::<TicketOpened>,
     },
     Schema {
         event_type: "comment_added",
         schema_version: 1,
+        read: read::<frozen::CommentAddedV1>,
+    },
+    Schema {
+        event_type: "comment_added",
+        schema_version: 2,
         read: read::<CommentAdded>,
     },
     Schema {
@@ -170,7 +186,22 @@ pub(crate) const SCHEMAS: &[Schema] = &[
     Schema {
         event_type: "policy_set",
         schema_version: 1,
+        read: read::<frozen::PolicySetV1>,
+    },
+    Schema {
+        event_type: "policy_set",
+        schema_version: 2,
         read: read::<PolicySet>,
+    },
+    Schema {
+        event_type: "text_module_saved",
+        schema_version: 1,
+        read: read::<TextModuleSaved>,
+    },
+    Schema {
+        event_type: "text_module_removed",
+        schema_version: 1,
+        read: read::<TextModuleRemoved>,
     },
 ];
 
@@ -254,6 +285,7 @@ mod tests {
                 author: old.author,
                 body: old.body,
                 visibility: Visibility::Public,
+                text_module: None,
             })
         }
     }
@@ -290,6 +322,7 @@ mod tests {
                 author,
                 body: "Where is my parcel?".to_owned(),
                 visibility: Visibility::Public,
+                text_module: None,
             }))
         );
         // The current version still reads through the same table.

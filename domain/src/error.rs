@@ -147,6 +147,78 @@ pub enum DomainError {
         problem: PolicyProblem,
     },
 
+    /// A contact's address is not an addr-spec of at most 254 characters.
+    #[error(
+        "{email:?} is not an e-mail address (an RFC 5322 addr-spec of at most 254 characters)"
+    )]
+    InvalidEmail {
+        /// The text given (cut past the limit).
+        email: String,
+    },
+
+    /// A contact's name is empty, too long or holds control characters.
+    #[error("a contact name is 1-200 characters without control characters")]
+    InvalidContactName,
+
+    /// A contact's language is not one Docket writes in.
+    #[error("language {language:?} is not one of en, it, fr, de")]
+    UnsupportedLanguage {
+        /// The text given.
+        language: String,
+    },
+
+    /// A sales channel does not match `^[a-z0-9][a-z0-9._-]{0,62}$`.
+    #[error("sales channel {sales_channel:?} must match ^[a-z0-9][a-z0-9._-]{{0,62}}$")]
+    InvalidSalesChannel {
+        /// The text given (cut past the limit).
+        sales_channel: String,
+    },
+
+    /// A text module names more sales channels than allowed.
+    #[error("a text module names {count} sales channels; at most {max} are allowed")]
+    TooManySalesChannels {
+        /// How many distinct channels were given.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+
+    /// A well-formed placeholder with a name the contract does not know.
+    #[error("the placeholder {{{{{name}}}}} is not one of the contract's")]
+    UnknownPlaceholder {
+        /// The name inside the braces.
+        name: String,
+    },
+
+    /// A `{{` that does not open a well-formed placeholder, or a `}}`
+    /// without its `{{`.
+    #[error("the template has a malformed placeholder near character {at_char}")]
+    InvalidTemplate {
+        /// Where (in characters from the start) the first fault is.
+        at_char: usize,
+    },
+
+    /// A comment names a text module its ticket's org does not have.
+    #[error("the org has no text module {name:?}")]
+    UnknownTextModule {
+        /// The name given.
+        name: String,
+    },
+
+    /// The text module is for other sales channels than the ticket's.
+    #[error("text module {name:?} is not for this ticket's sales channel")]
+    TextModuleNotForChannel {
+        /// The module's name.
+        name: String,
+    },
+
+    /// A placeholder of the module has no value on this ticket.
+    #[error("the placeholder {{{{{placeholder}}}}} has no value on this ticket")]
+    PlaceholderWithoutValue {
+        /// The placeholder's name.
+        placeholder: String,
+    },
+
     /// Stored event bytes that no schema of this build reads (a corrupt
     /// copy, or an event type from a newer build). Not a refusal of a
     /// command: `codec::decode` returns it, and no contract code fits.
@@ -185,6 +257,16 @@ impl DomainError {
             DomainError::TicketExists { .. } => "ticket_exists",
             DomainError::InvalidField { .. } => "invalid_field",
             DomainError::InvalidPolicy { .. } => "invalid_policy",
+            DomainError::InvalidEmail { .. } => "invalid_email",
+            DomainError::InvalidContactName => "invalid_contact_name",
+            DomainError::UnsupportedLanguage { .. } => "unsupported_language",
+            DomainError::InvalidSalesChannel { .. } => "invalid_sales_channel",
+            DomainError::TooManySalesChannels { .. } => "invalid_field",
+            DomainError::UnknownPlaceholder { .. } => "unknown_placeholder",
+            DomainError::InvalidTemplate { .. } => "invalid_template",
+            DomainError::UnknownTextModule { .. } => "unknown_text_module",
+            DomainError::TextModuleNotForChannel { .. } => "text_module_not_for_channel",
+            DomainError::PlaceholderWithoutValue { .. } => "placeholder_without_value",
             DomainError::Undecodable(_) => "internal",
         }
     }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
 
+use crate::contact::{Contact, SalesChannel};
 use crate::policy::OrgPolicy;
 use crate::types::{
     Author, Channel, EscalationReason, Impact, Money, Order, OrgId, Reason, Resolution, TicketId,
@@ -32,6 +33,10 @@ pub enum Event {
     FollowUpOpened(FollowUpOpened),
     /// `policy_set`, in a `policy-{org}` stream.
     PolicySet(PolicySet),
+    /// `text_module_saved`, in a `text-modules-{org}` stream.
+    TextModuleSaved(TextModuleSaved),
+    /// `text_module_removed`, in a `text-modules-{org}` stream.
+    TextModuleRemoved(TextModuleRemoved),
 }
 
 impl Event {
@@ -45,7 +50,18 @@ impl Event {
             Event::TicketClosed(_) => "ticket_closed",
             Event::FollowUpOpened(_) => "follow_up_opened",
             Event::PolicySet(_) => "policy_set",
+            Event::TextModuleSaved(_) => "text_module_saved",
+            Event::TextModuleRemoved(_) => "text_module_removed",
         }
+    }
+
+    /// Whether the event belongs to a ticket stream (not to an org's policy
+    /// or text modules).
+    pub fn is_of_a_ticket(&self) -> bool {
+        !matches!(
+            self,
+            Event::PolicySet(_) | Event::TextModuleSaved(_) | Event::TextModuleRemoved(_)
+        )
     }
 
     /// The event's own fields, serializable as the contract's `data`
@@ -68,6 +84,8 @@ impl Serialize for EventData<'_> {
             Event::TicketClosed(e) => e.serialize(serializer),
             Event::FollowUpOpened(e) => e.serialize(serializer),
             Event::PolicySet(e) => e.serialize(serializer),
+            Event::TextModuleSaved(e) => e.serialize(serializer),
+            Event::TextModuleRemoved(e) => e.serialize(serializer),
         }
     }
 }
@@ -102,6 +120,10 @@ pub struct TicketOpened {
     pub opened_by: Author,
     /// The parent ticket, for a follow-up.
     pub follow_up_of: Option<TicketId>,
+    /// The requester, where notifications go (schema version 2).
+    pub contact: Option<Contact>,
+    /// The storefront the order was placed on (schema version 2).
+    pub sales_channel: Option<SalesChannel>,
 }
 
 /// A comment was posted.
@@ -115,6 +137,17 @@ pub struct CommentAdded {
     pub body: String,
     /// Who is shown it.
     pub visibility: Visibility,
+    /// The text module the body was made from, if any (schema version 2).
+    pub text_module: Option<TextModuleUse>,
+}
+
+/// Which text module, at which version, a comment's body was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TextModuleUse {
+    /// The module's name.
+    pub name: String,
+    /// The module's version when it was used.
+    pub version: u64,
 }
 
 /// The ticket was escalated to first-level support.
@@ -175,6 +208,38 @@ pub struct PolicySet {
     pub set_by: Author,
 }
 
+/// An org's text module was saved (made, or replaced whole).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextModuleSaved {
+    /// The org whose module it is.
+    pub org: OrgId,
+    /// Its name, unique in the org.
+    pub name: String,
+    /// The name's saves and removals, this one included (1 at the first).
+    pub version: u64,
+    /// Its title, plain text.
+    pub title: String,
+    /// Its body, with placeholders.
+    pub body: String,
+    /// The channels it is for, sorted, without duplicates; empty for all.
+    pub sales_channels: Vec<SalesChannel>,
+    /// The agent or admin who saved it.
+    pub saved_by: Author,
+}
+
+/// An org's text module was removed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TextModuleRemoved {
+    /// The org whose module it was.
+    pub org: OrgId,
+    /// Its name.
+    pub name: String,
+    /// The name's saves and removals, this one included.
+    pub version: u64,
+    /// The agent or admin who removed it.
+    pub removed_by: Author,
+}
+
 macro_rules! event_from_payload {
     ($($payload:ident),* $(,)?) => {$(
         impl From<$payload> for Event {
@@ -193,4 +258,6 @@ event_from_payload!(
     TicketClosed,
     FollowUpOpened,
     PolicySet,
+    TextModuleSaved,
+    TextModuleRemoved,
 );

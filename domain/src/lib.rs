@@ -10,12 +10,14 @@
 pub mod access;
 pub mod calendar;
 pub mod codec;
+pub mod contact;
 pub mod error;
 pub mod events;
 pub mod policy;
 pub mod sla;
 pub mod status;
 pub mod text;
+pub mod text_module;
 pub mod ticket;
 pub mod types;
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::Action;
 use crate::calendar::{self, BusinessCalendar};
+use crate::contact::EmailAddress;
 use crate::error::{DomainError, PolicyProblem};
 use crate::events::{Event, PolicySet};
 use crate::ticket::Context;
@@ -63,6 +64,9 @@ pub struct OrgPolicy {
     pub resolution_hours: Option<u32>,
     /// The calendar the SLA targets count business hours on.
     pub calendar: BusinessCalendar,
+    /// The org team's address for notifications; `None`: the team is not
+    /// mailed (`policy_set` schema version 2).
+    pub notify_email: Option<EmailAddress>,
 }
 
 impl Default for OrgPolicy {
@@ -75,6 +79,7 @@ impl Default for OrgPolicy {
             next_response_hours: 48,
             resolution_hours: None,
             calendar: BusinessCalendar::default(),
+            notify_email: None,
         }
     }
 }

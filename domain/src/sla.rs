@@ -267,7 +267,9 @@ impl SlaClocks {
             | Event::CommentAdded(_)
             | Event::RefundIssued(_)
             | Event::FollowUpOpened(_)
-            | Event::PolicySet(_) => {}
+            | Event::PolicySet(_)
+            | Event::TextModuleSaved(_)
+            | Event::TextModuleRemoved(_) => {}
         }
         self.status = Some(status::after(status, event));
     }

@@ -30,6 +30,8 @@ pub fn after(current: Status, event: &Event) -> Status {
         | Event::CommentAdded(_)
         | Event::RefundIssued(_)
         | Event::FollowUpOpened(_)
-        | Event::PolicySet(_) => current,
+        | Event::PolicySet(_)
+        | Event::TextModuleSaved(_)
+        | Event::TextModuleRemoved(_) => current,
     }
 }

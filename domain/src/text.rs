@@ -32,6 +32,10 @@ pub const ORDER_NUMBER_CHARS_MAX: usize = 64;
 pub const REASON_CATEGORY_CHARS_MAX: usize = 64;
 /// A reason's detail: at most 2 000 characters.
 pub const REASON_DETAIL_CHARS_MAX: usize = 2_000;
+/// A text module's title: 1–100 characters.
+pub const TEXT_MODULE_TITLE_CHARS_MAX: usize = 100;
+/// A text module's body: 1–20 000 characters.
+pub const TEXT_MODULE_BODY_CHARS_MAX: usize = 20_000;
 
 macro_rules! bounded_text {
     ($(#[$doc:meta])* $name:ident, $field:literal, $max:ident) => {
@@ -159,6 +163,19 @@ fn check(text: &str, max_chars: usize) -> Result<(), TextProblem> {
 fn is_blank(text: &str) -> bool {
     text.chars().all(char::is_whitespace)
 }
+
+bounded_text!(
+    /// A text module's title (`title`), plain text.
+    TextModuleTitle,
+    "title",
+    TEXT_MODULE_TITLE_CHARS_MAX
+);
+bounded_text!(
+    /// A text module's body (`body`), with placeholders.
+    TextModuleBody,
+    "body",
+    TEXT_MODULE_BODY_CHARS_MAX
+);
 
 #[cfg(test)]
 mod tests {

@@ -23,9 +23,11 @@ use time::{Date, OffsetDateTime, UtcOffset};
 use uuid::Uuid;
 
 use crate::access::{self, Action};
+use crate::contact::{Contact, SalesChannel};
 use crate::error::DomainError;
 use crate::events::{
-    CommentAdded, Escalated, Event, FollowUpOpened, RefundIssued, TicketClosed, TicketOpened,
+    CommentAdded, Escalated, Event, FollowUpOpened, RefundIssued, TextModuleUse, TicketClosed,
+    TicketOpened,
 };
 use crate::policy::{OrgPolicy, RequiredField};
 use crate::status;
@@ -33,6 +35,7 @@ use crate::text::{
     CommentBody, CustomerCode, Description, Note, OrderNumber, ReasonCategory, ReasonDetail,
     RefundReason, Subject,
 };
+use crate::text_module::{self, TextModuleName, TextModules};
 use crate::types::{
     Actor, Author, Channel, Currency, EscalationReason, Impact, Money, Order, OrgId, OrgScope,
     Reason, Resolution, Status, TicketId, TicketNumber, Visibility,
@@ -84,9 +87,16 @@ pub struct OpenedTicket {
     pub follow_up_of: Option<TicketId>,
     /// The follow-ups opened on this ticket, oldest first.
     pub follow_ups: Vec<TicketId>,
+    /// The requester, as opened; no event changes it.
+    pub contact: Option<Contact>,
+    /// The storefront of the order, as opened; no event changes it.
+    pub sales_channel: Option<SalesChannel>,
 }
 
 /// A command on one ticket stream. Fresh ids are made by the caller.
+// One command lives per request, decided once: its size is not worth a
+// box on every open.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Open a new ticket.
@@ -127,6 +137,10 @@ pub struct OpenTicket {
     pub impact: Option<Impact>,
     /// `None` = the contract's default, `portal`.
     pub channel: Option<Channel>,
+    /// The contract's `contact`, if given.
+    pub contact: Option<Contact>,
+    /// The contract's `sales_channel`, if given.
+    pub sales_channel: Option<SalesChannel>,
 }
 
 /// A follow-up: every field optional, defaults from the (closed) parent.
@@ -154,6 +168,10 @@ pub struct OpenFollowUp {
     pub impact: Option<Impact>,
     /// `None` = the parent's channel.
     pub channel: Option<Channel>,
+    /// `None` = the parent's contact.
+    pub contact: Option<Contact>,
+    /// `None` = the parent's sales channel.
+    pub sales_channel: Option<SalesChannel>,
 }
 
 /// The contract's `reason` as a command gives it.
@@ -179,10 +197,20 @@ pub struct OrderInput {
 pub struct AddComment {
     /// A fresh id for the comment.
     pub comment_id: Uuid,
-    /// The text.
-    pub body: CommentBody,
+    /// The text, written or from a text module.
+    pub body: CommentText,
     /// Public, or internal (staff only).
     pub visibility: Visibility,
+}
+
+/// Where a comment's text comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommentText {
+    /// Written by the actor (`body`).
+    Written(CommentBody),
+    /// A text module of the ticket's org, filled with the ticket's values
+    /// (`text_module`); the org's modules are in `Context::text_modules`.
+    FromModule(TextModuleName),
 }
 
 /// Escalate to first-level support (agents only).
@@ -226,6 +254,9 @@ pub struct Context {
     /// The policy in force for the ticket's org (for a policy command: the
     /// org's current policy).
     pub policy: OrgPolicy,
+    /// The org's text modules, for a comment made from one (empty
+    /// otherwise: the caller loads them only then).
+    pub text_modules: TextModules,
 }
 
 /// The two appends of a follow-up, made atomically by the caller: the new
@@ -254,7 +285,7 @@ pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> Ticket {
 /// the version, and `closed` stays final. `policy_set` does not belong to
 /// ticket streams and is ignored altogether.
 pub fn apply(mut state: Ticket, event: &Event) -> Ticket {
-    if let Event::PolicySet(_) = event {
+    if !event.is_of_a_ticket() {
         return state;
     }
     state.version = state.version.saturating_add(1);
@@ -276,7 +307,9 @@ pub fn apply(mut state: Ticket, event: &Event) -> Ticket {
         Event::TicketOpened(_)
         | Event::CommentAdded(_)
         | Event::TicketClosed(_)
-        | Event::PolicySet(_) => {}
+        | Event::PolicySet(_)
+        | Event::TextModuleSaved(_)
+        | Event::TextModuleRemoved(_) => {}
     }
     state
 }
@@ -301,6 +334,13 @@ pub fn decide(state: &Ticket, command: &Command, ctx: &Context) -> Result<Vec<Ev
 /// escalated), but only to an actor who may do the command on that ticket.
 pub fn authorize(state: &Ticket, command: &Command, actor: &Actor) -> Result<(), DomainError> {
     action_of(command).permit(actor.role)?;
+    if let Command::Comment(AddComment {
+        body: CommentText::FromModule(_),
+        ..
+    }) = command
+    {
+        Action::UseTextModule.permit(actor.role)?;
+    }
     match command {
         Command::Open(_) => Ok(()),
         _ => visible(state, actor).map(|_| ()),
@@ -387,6 +427,11 @@ pub fn decide_follow_up(
         channel: command.channel.unwrap_or(parent.channel),
         opened_by: author(&ctx.actor),
         follow_up_of: Some(parent.ticket_id),
+        contact: command.contact.clone().or_else(|| parent.contact.clone()),
+        sales_channel: command
+            .sales_channel
+            .clone()
+            .or_else(|| parent.sales_channel.clone()),
     };
     check_required_fields(&opened, &ctx.policy)?;
     let link = FollowUpOpened {
@@ -453,6 +498,8 @@ impl OpenedTicket {
             opened_by: opened.opened_by.clone(),
             follow_up_of: opened.follow_up_of,
             follow_ups: Vec::new(),
+            contact: opened.contact.clone(),
+            sales_channel: opened.sales_channel.clone(),
         }
     }
 
@@ -519,6 +566,8 @@ fn decide_open(
         channel: open.channel.unwrap_or_default(),
         opened_by: author(&ctx.actor),
         follow_up_of: None,
+        contact: open.contact.clone(),
+        sales_channel: open.sales_channel.clone(),
     };
     check_required_fields(&opened, &ctx.policy)?;
     Ok(vec![Event::TicketOpened(opened)])
@@ -530,12 +579,31 @@ fn decide_comment(
     ctx: &Context,
 ) -> Result<Vec<Event>, DomainError> {
     comment_action(comment.visibility).permit(ctx.actor.role)?;
-    visible(state, &ctx.actor)?.refuse_if_closed()?;
+    if let CommentText::FromModule(_) = comment.body {
+        Action::UseTextModule.permit(ctx.actor.role)?;
+    }
+    let ticket = visible(state, &ctx.actor)?;
+    ticket.refuse_if_closed()?;
+    let (body, text_module) = match &comment.body {
+        CommentText::Written(body) => (body.as_str().to_owned(), None),
+        CommentText::FromModule(name) => {
+            let (filled, version) =
+                text_module::fill_comment(&ctx.text_modules, name, ticket, &ctx.actor)?;
+            // A filled module is a comment body like any other: its limits hold.
+            let body = CommentBody::parse(&filled)?;
+            let used = TextModuleUse {
+                name: name.as_str().to_owned(),
+                version,
+            };
+            (body.into_string(), Some(used))
+        }
+    };
     Ok(vec![Event::CommentAdded(CommentAdded {
         comment_id: comment.comment_id,
         author: author(&ctx.actor),
-        body: comment.body.as_str().to_owned(),
+        body,
         visibility: comment.visibility,
+        text_module,
     })])
 }
 

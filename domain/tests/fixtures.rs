@@ -16,9 +16,10 @@ use std::path::PathBuf;
 
 use docket_domain::calendar::{BusinessCalendar, WorkingHours};
 use docket_domain::codec::{decode, encode, schema_version};
+use docket_domain::contact::{Contact, ContactName, EmailAddress, Language, SalesChannel};
 use docket_domain::events::{
-    CommentAdded, Escalated, Event, FollowUpOpened, PolicySet, RefundIssued, TicketClosed,
-    TicketOpened,
+    CommentAdded, Escalated, Event, FollowUpOpened, PolicySet, RefundIssued, TextModuleRemoved,
+    TextModuleSaved, TextModuleUse, TicketClosed, TicketOpened,
 };
 use docket_domain::policy::{OrgPolicy, RequiredField};
 use docket_domain::types::{
@@ -41,14 +42,36 @@ fn fixtures() -> Vec<Fixture> {
         schema_version: 1,
         expected,
     };
+    let v2 = |event_type, expected| Fixture {
+        event_type,
+        schema_version: 2,
+        expected,
+    };
     vec![
-        v1("ticket_opened", ticket_opened()),
-        v1("comment_added", comment_added()),
+        // Version 1 files read through their upcasters: the new fields empty.
+        v1("ticket_opened", ticket_opened(Contacts::None)),
+        v1("comment_added", comment_added(None)),
+        v1("policy_set", policy_set(None)),
+        v2("ticket_opened", ticket_opened(Contacts::Given)),
+        v2(
+            "comment_added",
+            comment_added(Some(TextModuleUse {
+                name: "late-parcel".to_owned(),
+                version: 3,
+            })),
+        ),
+        v2(
+            "policy_set",
+            policy_set(Some(
+                EmailAddress::parse("support-team@acme.example").expect("valid"),
+            )),
+        ),
         v1("escalated", escalated()),
         v1("refund_issued", refund_issued()),
         v1("ticket_closed", ticket_closed()),
         v1("follow_up_opened", follow_up_opened()),
-        v1("policy_set", policy_set()),
+        v1("text_module_saved", text_module_saved()),
+        v1("text_module_removed", text_module_removed()),
     ]
 }
 
@@ -95,16 +118,18 @@ fn every_event_type_has_a_current_fixture() {
             Event::TicketClosed(_) => 4,
             Event::FollowUpOpened(_) => 5,
             Event::PolicySet(_) => 6,
+            Event::TextModuleSaved(_) => 7,
+            Event::TextModuleRemoved(_) => 8,
         }
     }
-    let mut covered = [false; 7];
+    let mut covered = [false; 9];
     for fixture in fixtures() {
         assert_eq!(fixture.expected.event_type(), fixture.event_type);
         if schema_version(&fixture.expected) == fixture.schema_version {
             covered[index(&fixture.expected)] = true;
         }
     }
-    assert_eq!(covered, [true; 7]);
+    assert_eq!(covered, [true; 9]);
 }
 
 fn fixtures_dir() -> PathBuf {
@@ -154,7 +179,14 @@ fn author(sub: &str, role: Role) -> Author {
 const TICKET: TicketId = TicketId(Uuid::from_u128(0x0193_5a3e_1c00_7abc_8def_0123_4567_89ab));
 const PARENT: TicketId = TicketId(Uuid::from_u128(0x0193_5a3e_1c00_7abc_8def_0000_0000_0001));
 
-fn ticket_opened() -> Event {
+/// Whether a `ticket_opened` fixture has the version-2 fields.
+#[derive(Clone, Copy)]
+enum Contacts {
+    None,
+    Given,
+}
+
+fn ticket_opened(contacts: Contacts) -> Event {
     Event::TicketOpened(TicketOpened {
         ticket_id: TICKET,
         number: number(4_242),
@@ -178,15 +210,28 @@ fn ticket_opened() -> Event {
         channel: Channel::Email,
         opened_by: author("cust-1", Role::Customer),
         follow_up_of: Some(PARENT),
+        contact: match contacts {
+            Contacts::None => None,
+            Contacts::Given => Some(Contact {
+                email: EmailAddress::parse("anna.rossi@example.it").expect("valid"),
+                name: Some(ContactName::parse("Anna Rossì").expect("valid")),
+                language: Language::It,
+            }),
+        },
+        sales_channel: match contacts {
+            Contacts::None => None,
+            Contacts::Given => Some(SalesChannel::parse("kaufland.de").expect("valid")),
+        },
     })
 }
 
-fn comment_added() -> Event {
+fn comment_added(text_module: Option<TextModuleUse>) -> Event {
     Event::CommentAdded(CommentAdded {
         comment_id: Uuid::from_u128(0x0193_5a3e_1c01_7000_8000_0000_0000_00c1),
         author: author("agent-1", Role::Agent),
         body: "Checked with the carrier: refund on its way.".to_owned(),
         visibility: Visibility::Internal,
+        text_module,
     })
 }
 
@@ -226,7 +271,7 @@ fn follow_up_opened() -> Event {
     })
 }
 
-fn policy_set() -> Event {
+fn policy_set(notify_email: Option<EmailAddress>) -> Event {
     Event::PolicySet(PolicySet {
         org: org("acme-shop_1"),
         policy: OrgPolicy {
@@ -250,7 +295,32 @@ fn policy_set() -> Event {
                 ],
                 holidays: vec![date!(2026 - 12 - 25), date!(2026 - 12 - 26)],
             },
+            notify_email,
         },
         set_by: author("admin-1", Role::Admin),
+    })
+}
+
+fn text_module_saved() -> Event {
+    Event::TextModuleSaved(TextModuleSaved {
+        org: org("acme-shop_1"),
+        name: "late-parcel".to_owned(),
+        version: 3,
+        title: "Parcel late — Paket verspätet".to_owned(),
+        body: "Hello {{contact.name}}, ticket {{ ticket.number }}: we are on it.".to_owned(),
+        sales_channels: vec![
+            SalesChannel::parse("ebay.it").expect("valid"),
+            SalesChannel::parse("kaufland.de").expect("valid"),
+        ],
+        saved_by: author("agent-1", Role::Agent),
+    })
+}
+
+fn text_module_removed() -> Event {
+    Event::TextModuleRemoved(TextModuleRemoved {
+        org: org("acme-shop_1"),
+        name: "late-parcel".to_owned(),
+        version: 4,
+        removed_by: author("admin-1", Role::Admin),
     })
 }

@@ -27,6 +27,7 @@ fn stricter() -> OrgPolicy {
             hours: vec![hours(9 * 60, 13 * 60), hours(14 * 60, 18 * 60)],
             holidays: vec![date!(2026 - 12 - 25)],
         },
+        notify_email: None,
     }
 }
 
@@ -49,6 +50,7 @@ fn by(actor: Actor) -> Context {
         now: NOW,
         actor,
         policy: OrgPolicy::default(),
+        text_modules: Default::default(),
     }
 }
 

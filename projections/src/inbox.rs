@@ -37,6 +37,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
 
+use docket_domain::contact::SalesChannel;
 use docket_domain::types::{OrgId, OrgScope, Status};
 
 use crate::error::{CursorProblem, ProjectionError};
@@ -91,6 +92,8 @@ pub struct InboxQuery {
     pub org: Option<OrgId>,
     /// The `reason` filter: a reason category.
     pub reason: Option<String>,
+    /// The `sales_channel` filter.
+    pub sales_channel: Option<SalesChannel>,
     /// The first UTC date of `opened_at` listed (inclusive).
     pub from: Option<Date>,
     /// The last UTC date of `opened_at` listed (inclusive).
@@ -131,6 +134,8 @@ pub(crate) struct InboxValue {
     pub org: OrgId,
     pub category: String,
     pub opened_at: i64,
+    /// The ticket's sales channel, for the `sales_channel` filter.
+    pub sales_channel: Option<SalesChannel>,
 }
 
 const SLOTS: [Slot; 4] = [
@@ -362,6 +367,7 @@ struct Filter<'a> {
     scope: &'a Scope,
     org: Option<&'a OrgId>,
     reason: Option<&'a str>,
+    sales_channel: Option<&'a SalesChannel>,
     opened_from: Option<i64>,
     opened_before: Option<i64>,
 }
@@ -372,6 +378,7 @@ impl<'a> Filter<'a> {
             scope: &query.scope,
             org: query.org.as_ref(),
             reason: query.reason.as_deref(),
+            sales_channel: query.sales_channel.as_ref(),
             opened_from: query.from.map(day_start),
             opened_before: query
                 .to
@@ -384,6 +391,9 @@ impl<'a> Filter<'a> {
         self.scope.covers(&value.org, true)
             && self.org.is_none_or(|org| *org == value.org)
             && self.reason.is_none_or(|reason| reason == value.category)
+            && self
+                .sales_channel
+                .is_none_or(|channel| value.sales_channel.as_ref() == Some(channel))
             && self.opened_from.is_none_or(|from| value.opened_at >= from)
             && self
                 .opened_before

@@ -15,6 +15,7 @@
 //! | `S` | org, lower bound | a page of pending SLA clocks: due time, ticket id, clock kind → clock |
 //! | `K` | org, UTC day | KPI counters of the day, per reason category |
 //! | `Q` | org, UTC day, commit position | the KPI samples that commit added to the day, per reason category |
+//! | `D` | org, name | a text module ([`crate::TextModuleView`]) |
 //!
 //! Integers are big-endian, signed ones with the sign bit flipped so that
 //! byte order is numeric order; strings are a u16 length then UTF-8 bytes.
@@ -33,6 +34,7 @@ pub(crate) const RETIRE: u8 = b'X';
 pub(crate) const SLA: u8 = b'S';
 pub(crate) const KPI_DAY: u8 = b'K';
 pub(crate) const KPI_SAMPLES: u8 = b'Q';
+pub(crate) const TEXT_MODULE: u8 = b'D';
 
 pub(crate) const CHECKPOINT_KEY: &[u8] = b"Mcheckpoint";
 

@@ -30,6 +30,7 @@ mod runtime;
 mod search;
 mod sla;
 mod store;
+mod text_modules;
 mod view;
 
 pub use error::{CursorProblem, ProjectionError};
@@ -45,4 +46,5 @@ pub use runtime::{
 };
 pub use search::SEARCH_ITEMS_MAX;
 pub use sla::{BreachNotice, BreachReport, SlaItem, SlaQuery, SlaState, SLA_ITEMS_MAX};
+pub use text_modules::TextModuleView;
 pub use view::{CommentView, EventMeta, Scope, TicketHead, TicketState, TicketSummary, TicketView};

@@ -44,6 +44,7 @@ use crate::record::{Indexed, IndexedClock, IndexedInbox, KpiMarks, TicketRecord}
 use crate::runtime::Checkpoint;
 use crate::sla::{self, SlaValue};
 use crate::store;
+use crate::text_modules;
 use crate::view::{EventMeta, TicketHead, TicketState};
 
 /// Ticket records kept decoded between commits (plus those of the batch).
@@ -167,6 +168,10 @@ impl ReadModels {
             self.policies.insert(set.org.clone(), set.policy.clone());
             self.dirty_policies.push(set.org.clone());
             return Ok(true);
+        }
+        if !event.is_of_a_ticket() {
+            let at = keys::instant(incoming.recorded_at);
+            return text_modules::apply(&mut self.batch, event, incoming.position, at);
         }
         let Some(ticket) = incoming.ticket else {
             return Ok(false);
@@ -514,6 +519,7 @@ impl IndexWrites<'_> {
             org: org.clone(),
             category: record.head.reason.category.clone(),
             opened_at: keys::nanos(record.head.opened_at),
+            sales_channel: record.head.sales_channel.clone(),
         };
         for slot in 0..4 {
             if old_slots[slot] == new_slots[slot] {

@@ -3,6 +3,7 @@
 
 use time::OffsetDateTime;
 
+use docket_domain::contact::SalesChannel;
 use docket_domain::policy::OrgPolicy;
 use docket_domain::types::{OrgId, TicketId, TicketNumber};
 
@@ -13,6 +14,7 @@ use crate::runtime::Views;
 use crate::search;
 use crate::sla::{self, BreachNotice, BreachReport, SlaItem, SlaQuery};
 use crate::store;
+use crate::text_modules::{self, TextModuleView};
 use crate::view::{Scope, TicketSummary, TicketView};
 
 impl Views {
@@ -39,6 +41,24 @@ impl Views {
         scope: &Scope,
     ) -> Result<Vec<TicketSummary>, ProjectionError> {
         search::by_order(&self.tree(), order_number, scope)
+    }
+
+    /// `GET /v1/orgs/{org}/text-modules[?sales_channel=]`: sorted by name.
+    pub fn text_modules(
+        &self,
+        org: &OrgId,
+        sales_channel: Option<&SalesChannel>,
+    ) -> Result<Vec<TextModuleView>, ProjectionError> {
+        text_modules::list(&self.tree(), org, sales_channel)
+    }
+
+    /// `GET /v1/orgs/{org}/text-modules/{name}`.
+    pub fn text_module(
+        &self,
+        org: &OrgId,
+        name: &str,
+    ) -> Result<Option<TextModuleView>, ProjectionError> {
+        text_modules::get(&self.tree(), org, name)
     }
 
     /// `GET /v1/inbox/{open|waiting|closed}`: one page.

@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use docket_domain::access::CommentsShown;
 pub use docket_domain::access::Scope;
-use docket_domain::events::{Event, TicketOpened};
+use docket_domain::contact::{Contact, SalesChannel};
+use docket_domain::events::{Event, TextModuleUse, TicketOpened};
 use docket_domain::types::{
     instant, Author, Channel, Impact, Order, OrgId, Reason, Resolution, Status, TicketId,
     TicketNumber, Visibility,
@@ -75,6 +76,10 @@ pub struct TicketHead {
     /// When `ticket_opened` was recorded.
     #[serde(with = "instant")]
     pub opened_at: OffsetDateTime,
+    /// The requester, if given.
+    pub contact: Option<Contact>,
+    /// The order's storefront, if given.
+    pub sales_channel: Option<SalesChannel>,
 }
 
 /// What later events change.
@@ -116,6 +121,8 @@ pub struct CommentView {
     /// When it was recorded.
     #[serde(with = "instant")]
     pub at: OffsetDateTime,
+    /// The text module it was made from, if any.
+    pub text_module: Option<TextModuleUse>,
 }
 
 /// A ticket summary, as inboxes and searches list it.
@@ -149,6 +156,10 @@ pub struct TicketSummary {
     /// breached and unanswered); `None` when there is none.
     #[serde(with = "docket_domain::types::instant::option")]
     pub due_at: Option<OffsetDateTime>,
+    /// The requester, if given.
+    pub contact: Option<Contact>,
+    /// The order's storefront, if given.
+    pub sales_channel: Option<SalesChannel>,
 }
 
 impl TicketSummary {
@@ -170,6 +181,8 @@ impl TicketSummary {
             opened_at: head.opened_at,
             updated_at: state.updated_at,
             due_at,
+            contact: head.contact.clone(),
+            sales_channel: head.sales_channel.clone(),
         }
     }
 }
@@ -193,7 +206,7 @@ impl TicketView {
         let mut view = loop {
             match events.next()? {
                 (meta, Event::TicketOpened(opened)) => break TicketView::opened(meta, opened),
-                (_, Event::PolicySet(_)) => continue,
+                (_, event) if !event.is_of_a_ticket() => continue,
                 _ => return None,
             }
         };
@@ -240,6 +253,7 @@ impl TicketView {
                     "body": c.body,
                     "visibility": c.visibility,
                     "at": rfc3339(c.at),
+                    "text_module": c.text_module,
                 })
             })
             .collect();
@@ -269,6 +283,8 @@ impl TicketView {
             "updated_at": rfc3339(state.updated_at),
             "closed_at": state.closed_at.map(rfc3339),
             "resolution": state.resolution,
+            "contact": head.contact,
+            "sales_channel": head.sales_channel,
             "comments": comments,
             "version": state.version,
         })
@@ -292,6 +308,8 @@ impl TicketHead {
             opened_by: opened.opened_by.clone(),
             follow_up_of: opened.follow_up_of,
             opened_at: at,
+            contact: opened.contact.clone(),
+            sales_channel: opened.sales_channel.clone(),
         }
     }
 }
@@ -314,7 +332,7 @@ impl TicketState {
     /// Folds one event of the ticket's stream (after its `ticket_opened`);
     /// returns the comment it adds, if any.
     pub(crate) fn apply(&mut self, meta: EventMeta, event: &Event) -> Option<CommentView> {
-        if let Event::PolicySet(_) = event {
+        if !event.is_of_a_ticket() {
             return None;
         }
         self.version = meta.version;
@@ -330,6 +348,7 @@ impl TicketState {
                     body: comment.body.clone(),
                     visibility: comment.visibility,
                     at: meta.recorded_at,
+                    text_module: comment.text_module.clone(),
                 });
             }
             Event::Escalated(_) => self.escalated = true,
@@ -345,7 +364,10 @@ impl TicketState {
                 }
             }
             Event::FollowUpOpened(link) => self.follow_ups.push(link.follow_up_id),
-            Event::TicketOpened(_) | Event::PolicySet(_) => {}
+            Event::TicketOpened(_)
+            | Event::PolicySet(_)
+            | Event::TextModuleSaved(_)
+            | Event::TextModuleRemoved(_) => {}
         }
         None
     }

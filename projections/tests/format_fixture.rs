@@ -33,6 +33,11 @@ fn desk() -> Log {
     let h = Duration::hours(1);
     let t0 = at("2026-03-02T09:00:00Z");
     log.policy(t0, "acme", policy(4, 8, Some(40), "09:00-18:00"));
+    log.save_text_module(t0, "acme", "late-parcel", 1, &["kaufland.de"]);
+    log.save_text_module(t0, "acme", "hello", 1, &[]);
+    log.save_text_module(t0, "acme", "late-parcel", 2, &["ebay.it", "kaufland.de"]);
+    log.save_text_module(t0, "acme", "gone", 1, &[]);
+    log.remove_text_module(t0, "acme", "gone", 2);
     let a = log.open_with(
         t0 + h,
         "acme",

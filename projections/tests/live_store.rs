@@ -63,6 +63,8 @@ fn opened(sequence: u64) -> (TicketId, Event) {
             role: Role::Customer,
         },
         follow_up_of: None,
+        contact: None,
+        sales_channel: None,
     });
     (ticket, event)
 }
@@ -107,6 +109,7 @@ async fn commands_are_readable_once_their_position_is_applied() {
                 },
                 body: "on it".to_owned(),
                 visibility: Visibility::Public,
+                text_module: None,
             });
             last = append(&store, &ticket.stream(), &comment, T0 + 1_000 + i as i64).await;
         }

@@ -43,6 +43,7 @@ fn inbox(scope: Scope, status: Status) -> InboxQuery {
         scope,
         org: None,
         reason: None,
+        sales_channel: None,
         from: None,
         to: None,
         sort: InboxSort::Updated,

@@ -266,12 +266,28 @@ mod tests {
                 channel: Channel::Email,
                 opened_by: customer.clone(),
                 follow_up_of: Some(TicketId(Uuid::from_u128(9))),
+                contact: Some(docket_domain::contact::Contact {
+                    email: docket_domain::contact::EmailAddress::parse("\"ü q\"@example.it")
+                        .expect("valid"),
+                    name: Some(
+                        docket_domain::contact::ContactName::parse("Anna \"Rossì\" 😀")
+                            .expect("valid"),
+                    ),
+                    language: docket_domain::contact::Language::It,
+                }),
+                sales_channel: Some(
+                    docket_domain::contact::SalesChannel::parse("kaufland.de").expect("valid"),
+                ),
             }),
             Event::CommentAdded(CommentAdded {
                 comment_id: Uuid::from_u128(2),
                 author: agent.clone(),
                 body: "internal \u{0} note".to_owned(),
                 visibility: Visibility::Internal,
+                text_module: Some(docket_domain::events::TextModuleUse {
+                    name: "late-parcel".to_owned(),
+                    version: 3,
+                }),
             }),
             Event::Escalated(Escalated {
                 reason: EscalationReason::NotAddressedToSeller,

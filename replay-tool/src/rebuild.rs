@@ -26,7 +26,7 @@ use crate::source::DataFolder;
 /// applying runs on the other (see `docket_projections::runtime`).
 const REBUILD_WORKERS: usize = 2;
 
-/// Rebuild the read models (<data-dir>/views: ticket views, inboxes, search,
+/// Rebuild the read models (`<data-dir>/views`: ticket views, inboxes, search,
 /// SLA clocks, KPIs) from the log, from position 1. The server must be
 /// stopped. Only the read models are written.
 #[derive(Debug, Args)]

@@ -180,15 +180,38 @@ fn event_fields(event: &Event, envelope_sub: &str, links: &Links) -> Vec<(&'stat
             if let Some(parent) = &opened.follow_up_of {
                 fields.push(("follow-up of", links.name(parent)));
             }
+            if let Some(contact) = &opened.contact {
+                let who = match &contact.name {
+                    Some(name) => format!(
+                        "{} <{}>",
+                        clean(name.as_str()),
+                        clean(contact.email.as_str())
+                    ),
+                    None => clean(contact.email.as_str()),
+                };
+                fields.push(("contact", format!("{who}, {}", contact.language.as_str())));
+            }
+            if let Some(channel) = &opened.sales_channel {
+                fields.push(("sales channel", channel.to_string()));
+            }
         }
         Event::CommentAdded(CommentAdded {
-            body, visibility, ..
+            body,
+            visibility,
+            text_module,
+            ..
         }) => {
             let label = match visibility {
                 Visibility::Public => "public comment",
                 Visibility::Internal => "INTERNAL comment",
             };
             fields.push((label, clean(body)));
+            if let Some(module) = text_module {
+                fields.push((
+                    "from text module",
+                    format!("{} v{}", clean(&module.name), module.version),
+                ));
+            }
         }
         Event::Escalated(escalated) => {
             fields.push(("escalation reason", name(&escalated.reason)));
@@ -214,6 +237,18 @@ fn event_fields(event: &Event, envelope_sub: &str, links: &Links) -> Vec<(&'stat
         }
         Event::PolicySet(policy) => {
             fields.push(("org policy set for", policy.org.to_string()));
+        }
+        Event::TextModuleSaved(saved) => {
+            fields.push((
+                "text module saved",
+                format!("{} v{}", clean(&saved.name), saved.version),
+            ));
+        }
+        Event::TextModuleRemoved(removed) => {
+            fields.push((
+                "text module removed",
+                format!("{} v{}", clean(&removed.name), removed.version),
+            ));
         }
     }
     fields

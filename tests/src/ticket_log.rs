@@ -347,6 +347,8 @@ impl Lane {
             ][rng.random_range(0..5)],
             opened_by: author(Role::Customer),
             follow_up_of: parent.as_ref().map(|(id, _)| *id),
+            contact: None,
+            sales_channel: None,
         });
         let stream = ticket.stream();
         match &parent {
@@ -477,6 +479,7 @@ fn comment(rng: &mut StdRng, role: Role, visibility: Visibility) -> Event {
                to you as soon as we hear from them; meanwhile please keep the packaging."
             .to_owned(),
         visibility,
+        text_module: None,
     })
 }
 

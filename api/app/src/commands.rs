@@ -26,7 +26,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use docket_domain::access::Action;
 use docket_domain::codec;
 use docket_domain::policy::{apply_policy, decide_policy, OrgPolicy, SetPolicy};
-use docket_domain::ticket::{self, Command, Context, OpenFollowUp, Ticket};
+use docket_domain::text_module::TextModules;
+use docket_domain::ticket::{self, Command, CommentText, Context, OpenFollowUp, Ticket};
 use docket_domain::types::{Actor, OrgId, Status, TicketId, TicketNumber};
 use docket_domain::Event;
 use docket_eventstore::{
@@ -101,10 +102,46 @@ pub struct Answer {
     /// Recorded under the field name `status` (see [`Outcome`]).
     #[serde(rename = "status")]
     pub outcome: Outcome,
-    /// The new ticket's path, for a created one.
+    /// The new resource's path, for a created one.
     pub location: Option<String>,
     /// The contract's success body.
     pub body: AnswerBody,
+}
+
+/// The contract's success body of a command: a ticket command's or a text
+/// module's. Untagged, so a recorded ticket answer reads as it was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AnswerBody {
+    /// Open, comment, escalate, refund, close, follow-up.
+    Ticket(TicketAnswer),
+    /// A text module saved or removed.
+    TextModule(crate::text_modules::TextModuleAnswer),
+}
+
+impl AnswerBody {
+    /// The version the `ETag` names: the ticket's, or the module name's.
+    pub fn version(&self) -> u64 {
+        match self {
+            AnswerBody::Ticket(ticket) => ticket.version,
+            AnswerBody::TextModule(module) => module.version(),
+        }
+    }
+
+    /// The log position of the command's last event.
+    pub fn position(&self) -> u64 {
+        match self {
+            AnswerBody::Ticket(ticket) => ticket.position,
+            AnswerBody::TextModule(module) => module.position(),
+        }
+    }
+
+    fn set_position(&mut self, position: u64) {
+        match self {
+            AnswerBody::Ticket(ticket) => ticket.position = position,
+            AnswerBody::TextModule(module) => module.set_position(position),
+        }
+    }
 }
 
 /// Whether an answer carries the ticket's running refund total.
@@ -116,9 +153,12 @@ enum RefundTotal {
 
 /// The contract's success body of a ticket command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AnswerBody {
+pub struct TicketAnswer {
+    /// The ticket the command made or changed.
     pub ticket_id: TicketId,
+    /// Its human number.
     pub number: TicketNumber,
+    /// Its status after the command.
     pub status: Status,
     /// The ticket's stream version after the command.
     pub version: u64,
@@ -127,6 +167,7 @@ pub struct AnswerBody {
     /// The running refund total (refunds, opens and follow-ups only).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub refunded_minor: Option<u64>,
+    /// The parent, for a follow-up.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub follow_up_of: Option<TicketId>,
 }
@@ -134,11 +175,13 @@ pub struct AnswerBody {
 /// The success answer of a policy change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyAnswer {
+    /// The org whose policy it is.
     pub org: OrgId,
     /// The policy now in force.
     pub policy: OrgPolicy,
     /// The policy stream's version.
     pub version: u64,
+    /// The log position of the policy's event.
     pub position: u64,
 }
 
@@ -154,15 +197,17 @@ pub struct Commands {
     policies: Arc<RwLock<HashMap<OrgId, (u64, OrgPolicy)>>>,
     /// Tickets as last folded from durable events (see the module doc).
     tickets: Arc<Mutex<HashMap<TicketId, Ticket>>>,
+    /// Orgs' text modules as last folded, the same way (`text_modules.rs`).
+    pub(crate) text_modules: Arc<Mutex<HashMap<OrgId, TextModules>>>,
 }
 
 /// One decision, ready to append.
-struct Plan {
-    request_streams: Vec<StreamAppend>,
-    answer: Answer,
+pub(crate) struct Plan {
+    pub(crate) request_streams: Vec<StreamAppend>,
+    pub(crate) answer: Answer,
     /// The instant the decision was made at: the events' recorded time and
     /// the idempotency record's.
-    now: OffsetDateTime,
+    pub(crate) now: OffsetDateTime,
 }
 
 impl Commands {
@@ -174,6 +219,7 @@ impl Commands {
             in_flight: InFlight::default(),
             policies: Arc::default(),
             tickets: Arc::default(),
+            text_modules: Arc::default(),
         }
     }
 
@@ -234,7 +280,12 @@ impl Commands {
                 Some(opened) => self.policy(&opened.org)?,
                 None => OrgPolicy::default(),
             };
-            let context = self.context(&meta.actor, policy);
+            let mut context = self.context(&meta.actor, policy);
+            if let (Command::Comment(comment), Some(opened)) = (&command, &state.opened) {
+                if let CommentText::FromModule(_) = comment.body {
+                    context.text_modules = self.text_modules_of(&opened.org)?;
+                }
+            }
             let events = ticket::decide(&state, &command, &context)?;
             let version = state.version;
             let after = events.iter().fold(state, ticket::apply);
@@ -373,6 +424,7 @@ impl Commands {
         self.load_policy(org)
     }
 
+    /// The log commands append to.
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -432,11 +484,12 @@ impl Commands {
         }
     }
 
-    fn context(&self, actor: &Actor, policy: OrgPolicy) -> Context {
+    pub(crate) fn context(&self, actor: &Actor, policy: OrgPolicy) -> Context {
         Context {
             now: self.clock.now(),
             actor: actor.clone(),
             policy,
+            text_modules: TextModules::default(),
         }
     }
 
@@ -448,7 +501,7 @@ impl Commands {
     }
 
     /// The loop every ticket command shares (see the module doc).
-    async fn run<F, Fut>(&self, meta: &CommandMeta, plan: F) -> Result<Answer, AppError>
+    pub(crate) async fn run<F, Fut>(&self, meta: &CommandMeta, plan: F) -> Result<Answer, AppError>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<Plan, AppError>>,
@@ -506,7 +559,7 @@ impl Commands {
             match self.store.append(request).await {
                 Ok(AppendOutcome::Committed { last_position, .. }) => {
                     let mut answer = answer;
-                    answer.body.position = last_position;
+                    answer.body.set_position(last_position);
                     return Ok(answer);
                 }
                 Ok(AppendOutcome::Duplicate(record)) => return replay(&record, &meta.fingerprint),
@@ -522,7 +575,7 @@ impl Commands {
 }
 
 /// The store's envelopes of `events`, recorded at `now`.
-fn envelopes(
+pub(crate) fn envelopes(
     meta: &CommandMeta,
     events: &[Event],
     now: OffsetDateTime,
@@ -560,7 +613,7 @@ fn replay(record: &IdempotencyRecord, fingerprint: &[u8; 32]) -> Result<Answer, 
     }
     let mut answer: Answer = serde_json::from_slice(&record.response)
         .map_err(|e| AppError::IdempotencyRecord(format!("unreadable idempotency record: {e}")))?;
-    answer.body.position = record.last_position;
+    answer.body.set_position(record.last_position);
     Ok(answer)
 }
 
@@ -573,7 +626,7 @@ fn answer_for(state: &Ticket, outcome: Outcome, refund_total: RefundTotal) -> An
         outcome,
         location: (outcome == Outcome::Created)
             .then(|| format!("/v1/tickets/{}", opened.ticket_id)),
-        body: AnswerBody {
+        body: AnswerBody::Ticket(TicketAnswer {
             ticket_id: opened.ticket_id,
             number: opened.number,
             status: opened.status,
@@ -582,11 +635,11 @@ fn answer_for(state: &Ticket, outcome: Outcome, refund_total: RefundTotal) -> An
             refunded_minor: (refund_total == RefundTotal::Included)
                 .then_some(opened.refunded_minor),
             follow_up_of: opened.follow_up_of,
-        },
+        }),
     }
 }
 
-fn check_if_match(if_match: Option<u64>, version: u64) -> Result<(), AppError> {
+pub(crate) fn check_if_match(if_match: Option<u64>, version: u64) -> Result<(), AppError> {
     match if_match {
         Some(expected) if expected != version => Err(AppError::VersionMismatch),
         _ => Ok(()),

@@ -11,6 +11,7 @@ use docket_eventstore::StoreError;
 use docket_projections::ProjectionError;
 use time::OffsetDateTime;
 
+/// What can go wrong under an edge, named after the situation.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// A rule of the contract refused the command or query.
@@ -25,6 +26,7 @@ pub enum AppError {
     #[error("the ticket changed too often while the command was decided; retry")]
     Contended,
 
+    /// The key is not 1–255 visible ASCII characters.
     #[error("Idempotency-Key must be 1-255 visible ASCII characters")]
     InvalidIdempotencyKey,
 
@@ -42,7 +44,12 @@ pub enum AppError {
 
     /// A read waited `waited_s` seconds for `position` and gave up.
     #[error("the read model had not applied position {position} within {waited_s} s")]
-    Lagging { position: u64, waited_s: u64 },
+    Lagging {
+        /// The position asked for.
+        position: u64,
+        /// How long it was waited for.
+        waited_s: u64,
+    },
 
     /// A query's parameters break one of its rules (a bound, a pairing).
     #[error("{0}")]
@@ -51,8 +58,11 @@ pub enum AppError {
     /// The log holds an event this build cannot read.
     #[error("undecodable {what} at position {position}: {problem}")]
     Undecodable {
+        /// What the entry should have held ("event", "policy event").
         what: &'static str,
+        /// Its log position.
         position: u64,
+        /// Why it does not decode.
         problem: DomainError,
     },
 
@@ -60,6 +70,7 @@ pub enum AppError {
     #[error("{0}")]
     IdempotencyRecord(String),
 
+    /// The 11-digit ticket numbers are all used.
     #[error("ticket numbers are exhausted")]
     TicketNumbersExhausted,
 
@@ -67,9 +78,11 @@ pub enum AppError {
     #[error("{0}")]
     Unexpected(&'static str),
 
+    /// The log failed or refused.
     #[error("event store: {0}")]
     Store(#[from] StoreError),
 
+    /// The read models failed or refused (a bad cursor, say).
     #[error("read model: {0}")]
     Projection(#[from] ProjectionError),
 
@@ -79,39 +92,64 @@ pub enum AppError {
 
     /// The test clock never goes back.
     #[error("time never goes back; the clock reads {}", crate::wire::rfc3339(*now))]
-    ClockWouldGoBack { now: OffsetDateTime },
+    ClockWouldGoBack {
+        /// What the clock reads.
+        now: OffsetDateTime,
+    },
 
     /// Reporting SLA breaches failed; they are reported on the next tick.
     #[error("reporting SLA breaches: {0}")]
     BreachReport(String),
 
+    /// The data folder could not be created.
     #[error("cannot create the data folder {path}: {source}")]
     DataDirCreate {
+        /// The folder.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
 
+    /// Another process (a docketd, a rebuild) holds the folder's lock.
     #[error("the data folder {path} is in use by another docketd (its lock file {lock} is held)")]
-    DataDirInUse { path: PathBuf, lock: PathBuf },
+    DataDirInUse {
+        /// The folder.
+        path: PathBuf,
+        /// Its lock file, held by the other process.
+        lock: PathBuf,
+    },
 
+    /// The data folder's lock could not be taken (not because it is held).
     #[error("cannot lock the data folder {path}: {source}")]
     DataDirLock {
+        /// The folder.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
 
+    /// The secret file could not be read.
     #[error("cannot read the JWT secret file {path}: {source}")]
     SecretRead {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
 
+    /// The data folder's secret could not be created.
     #[error("cannot create the JWT secret file {path}: {source}")]
     SecretCreate {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
 
+    /// The secret file holds nothing but whitespace.
     #[error("the JWT secret in {path} is empty")]
-    SecretEmpty { path: PathBuf },
+    SecretEmpty {
+        /// The file.
+        path: PathBuf,
+    },
 }

@@ -16,6 +16,7 @@ use crate::wire::{event_json, StreamField};
 
 /// A ticket's stream, decoded, with the ticket folded from it.
 pub struct History {
+    /// The ticket whose stream it is.
     pub ticket_id: TicketId,
     /// The ticket as its whole stream leaves it.
     pub ticket: Ticket,

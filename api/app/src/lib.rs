@@ -12,6 +12,8 @@
 //! edge maps them to its own answers. It decides no rule itself: the domain
 //! does, and it only calls the domain's checks in the contract's order.
 
+#![warn(missing_docs)]
+
 pub mod clock;
 pub mod commands;
 pub mod datadir;
@@ -19,6 +21,7 @@ pub mod error;
 pub mod history;
 pub mod idempotency;
 pub mod reads;
+pub mod text_modules;
 pub mod views;
 pub mod wire;
 

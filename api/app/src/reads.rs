@@ -10,13 +10,15 @@
 use std::time::Duration;
 
 use docket_domain::access::{self, CommentsShown, Read, Scope};
+use docket_domain::contact::SalesChannel;
 use docket_domain::policy::OrgPolicy;
+use docket_domain::text_module::{may_read_text_modules, TextModuleName};
 use docket_domain::types::{Actor, OrgId, TicketId, TicketNumber};
 use docket_domain::Event;
 use docket_eventstore::RecordedEvent;
 use docket_projections::{
-    InboxPage, InboxQuery, KpiQuery, KpiRow, SlaItem, SlaQuery, TicketSummary, TicketView,
-    INBOX_LIMIT_DEFAULT, INBOX_LIMIT_MAX,
+    InboxPage, InboxQuery, KpiQuery, KpiRow, SlaItem, SlaQuery, TextModuleView, TicketSummary,
+    TicketView, INBOX_LIMIT_DEFAULT, INBOX_LIMIT_MAX,
 };
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -45,6 +47,7 @@ pub struct Reads {
 
 /// A ticket as one reader may see it.
 pub struct SeenTicket {
+    /// The ticket as the read models hold it.
     pub view: TicketView,
     /// Which of its comments the reader is shown.
     pub shown: CommentsShown,
@@ -59,6 +62,7 @@ impl SeenTicket {
 
 /// A ticket's history as one reader may see it.
 pub struct SeenHistory {
+    /// The ticket's whole stream.
     pub history: History,
     /// Which comment events the reader is shown.
     pub shown: CommentsShown,
@@ -74,6 +78,7 @@ impl SeenHistory {
 /// What a search looks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SearchBy {
+    /// A ticket number (at most one ticket).
     Number(TicketNumber),
     /// A non-empty order number.
     OrderNumber(String),
@@ -226,6 +231,33 @@ impl Reads {
         self.wait_for_models(min_position).await?;
         let now = self.commands.clock().now();
         Ok(self.views.models.kpis(&query, now)?)
+    }
+
+    /// `GET /v1/orgs/{org}/text-modules[?sales_channel=]`, sorted by name.
+    pub async fn text_modules(
+        &self,
+        actor: &Actor,
+        org: &OrgId,
+        sales_channel: Option<&SalesChannel>,
+        min_position: Option<u64>,
+    ) -> Result<Vec<TextModuleView>, AppError> {
+        may_read_text_modules(actor, org)?;
+        self.wait_for_models(min_position).await?;
+        Ok(self.views.models.text_modules(org, sales_channel)?)
+    }
+
+    /// `GET /v1/orgs/{org}/text-modules/{name}`; `NotFound` without one.
+    pub async fn text_module(
+        &self,
+        actor: &Actor,
+        org: &OrgId,
+        name: &TextModuleName,
+        min_position: Option<u64>,
+    ) -> Result<TextModuleView, AppError> {
+        may_read_text_modules(actor, org)?;
+        self.wait_for_models(min_position).await?;
+        let module = self.views.models.text_module(org, name.as_str())?;
+        Ok(module.ok_or(docket_domain::DomainError::NotFound)?)
     }
 
     async fn wait_for_models(&self, min_position: Option<u64>) -> Result<(), AppError> {

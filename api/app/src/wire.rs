@@ -16,7 +16,9 @@ use crate::clock::from_unix_nanos;
 /// being one stream, does not).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamField {
+    /// `stream` is a field of the event's JSON.
     Included,
+    /// It is not.
     Omitted,
 }
 
@@ -70,6 +72,7 @@ pub fn policy_json(org: &OrgId, policy: &OrgPolicy, version: u64, position: Opti
             "hours": calendar.hours,
             "holidays": calendar.holidays,
         },
+        "notify_email": policy.notify_email,
         "version": version,
     });
     if let Some(position) = position {

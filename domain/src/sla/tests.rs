@@ -75,6 +75,8 @@ fn opened() -> Event {
         channel: Channel::Portal,
         opened_by: author(Role::Customer),
         follow_up_of: None,
+        contact: None,
+        sales_channel: None,
     })
 }
 
@@ -84,6 +86,7 @@ fn comment(role: Role, visibility: Visibility) -> Event {
         author: author(role),
         body: "text".to_owned(),
         visibility,
+        text_module: None,
     })
 }
 

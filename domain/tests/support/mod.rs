@@ -18,8 +18,8 @@ use docket_domain::text::{
     RefundReason, Subject,
 };
 use docket_domain::ticket::{
-    self, AddComment, CloseTicket, Command, Context, Escalate, FollowUpDecision, IssueRefund,
-    OpenFollowUp, OpenTicket, OpenedTicket, OrderInput, ReasonInput, Ticket,
+    self, AddComment, CloseTicket, Command, CommentText, Context, Escalate, FollowUpDecision,
+    IssueRefund, OpenFollowUp, OpenTicket, OpenedTicket, OrderInput, ReasonInput, Ticket,
 };
 use docket_domain::types::{
     Actor, Author, Channel, Currency, EscalationReason, Impact, Money, Order, OrgId, OrgScope,
@@ -146,6 +146,8 @@ pub fn opened_event() -> TicketOpened {
         channel: Channel::Portal,
         opened_by: author(&customer()),
         follow_up_of: None,
+        contact: None,
+        sales_channel: None,
     }
 }
 
@@ -179,6 +181,7 @@ pub fn commented(by: &Actor, visibility: Visibility) -> Event {
         author: author(by),
         body: COMMENT_BODY.to_owned(),
         visibility,
+        text_module: None,
     })
 }
 
@@ -285,6 +288,8 @@ pub fn open_command() -> OpenTicket {
         incident_date: None,
         impact: None,
         channel: None,
+        contact: None,
+        sales_channel: None,
     }
 }
 
@@ -324,7 +329,7 @@ pub fn note(text: &str) -> Note {
 fn comment_command(visibility: Visibility) -> Command {
     Command::Comment(AddComment {
         comment_id: COMMENT,
-        body: CommentBody::parse(COMMENT_BODY).expect("valid"),
+        body: CommentText::Written(CommentBody::parse(COMMENT_BODY).expect("valid")),
         visibility,
     })
 }
@@ -394,6 +399,8 @@ pub fn follow_up_command() -> OpenFollowUp {
         incident_date: None,
         impact: None,
         channel: None,
+        contact: None,
+        sales_channel: None,
     }
 }
 
@@ -420,6 +427,7 @@ pub struct Given {
     state: Ticket,
     now: OffsetDateTime,
     policy: OrgPolicy,
+    text_modules: docket_domain::text_module::TextModules,
 }
 
 pub fn given(events: impl IntoIterator<Item = Event>) -> Given {
@@ -428,6 +436,7 @@ pub fn given(events: impl IntoIterator<Item = Event>) -> Given {
         state: ticket::fold(&events),
         now: NOW,
         policy: OrgPolicy::default(),
+        text_modules: Default::default(),
     }
 }
 
@@ -439,6 +448,12 @@ pub fn nothing() -> Given {
 impl Given {
     pub fn with_policy(mut self, policy: OrgPolicy) -> Given {
         self.policy = policy;
+        self
+    }
+
+    /// The org's text modules, as the caller loads them for a comment.
+    pub fn with_text_modules(mut self, modules: docket_domain::text_module::TextModules) -> Given {
+        self.text_modules = modules;
         self
     }
 
@@ -456,6 +471,7 @@ impl Given {
             now: self.now,
             actor: step.actor,
             policy: self.policy,
+            text_modules: self.text_modules,
         };
         let outcome = match &step.command {
             Cmd::Ticket(command) => ticket::decide(&self.state, command, &ctx).map(Outcome::Events),

@@ -13,7 +13,8 @@ use docket_domain::events::{Event, TicketOpened};
 use docket_domain::policy::OrgPolicy;
 use docket_domain::text::{CommentBody, RefundReason};
 use docket_domain::ticket::{
-    self, AddComment, CloseTicket, Command, Context, Escalate, IssueRefund, OpenTicket, Ticket,
+    self, AddComment, CloseTicket, Command, CommentText, Context, Escalate, IssueRefund,
+    OpenTicket, Ticket,
 };
 use docket_domain::types::{
     Actor, Currency, EscalationReason, Money, OrgId, OrgScope, Resolution, Role, Status, Visibility,
@@ -140,7 +141,7 @@ pub fn command(op: &Op) -> Option<Command> {
         }),
         Op::Comment(visibility) => Command::Comment(AddComment {
             comment_id: COMMENT,
-            body: CommentBody::parse("hello").expect("valid"),
+            body: CommentText::Written(CommentBody::parse("hello").expect("valid")),
             visibility: *visibility,
         }),
         Op::Escalate => Command::Escalate(Escalate {
@@ -197,6 +198,7 @@ pub fn run(state: &Ticket, actor: &Actor, op: &Op) -> Result<Vec<Event>, DomainE
         now: NOW,
         actor: actor.clone(),
         policy: OrgPolicy::default(),
+        text_modules: Default::default(),
     };
     match command(op) {
         Some(command) => ticket::decide(state, &command, &ctx),

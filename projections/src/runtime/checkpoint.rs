@@ -14,8 +14,11 @@ use crate::store;
 
 /// Bumped whenever the stored shape of the read models changes: a
 /// generation of another format is not read but rebuilt. 2: KPI samples
-/// moved out of the day's value into per-commit values (`kpi.rs`).
-pub const READ_MODEL_FORMAT: u32 = 2;
+/// moved out of the day's value into per-commit values (`kpi.rs`). 3:
+/// tickets keep their contact and sales channel (views, summaries, inbox
+/// entries), comments their text module, policies `notify_email`, and text
+/// modules have a table of their own.
+pub const READ_MODEL_FORMAT: u32 = 3;
 
 /// The last applied position and what the commits counted, stored under
 /// `Mcheckpoint` in the same batch as the changes.

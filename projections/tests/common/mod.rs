@@ -10,9 +10,10 @@ use uuid::Uuid;
 
 use docket_domain::calendar::{BusinessCalendar, CalendarSpec};
 use docket_domain::codec;
+use docket_domain::contact::{Contact, ContactName, EmailAddress, Language, SalesChannel};
 use docket_domain::events::{
-    CommentAdded, Escalated, Event, FollowUpOpened, PolicySet, RefundIssued, TicketClosed,
-    TicketOpened,
+    CommentAdded, Escalated, Event, FollowUpOpened, PolicySet, RefundIssued, TextModuleRemoved,
+    TextModuleSaved, TicketClosed, TicketOpened,
 };
 use docket_domain::policy::OrgPolicy;
 use docket_domain::types::{
@@ -126,6 +127,13 @@ impl Log {
             channel: Channel::Portal,
             opened_by: author(Role::Customer),
             follow_up_of,
+            // Tickets about an order say who asked and where it was bought.
+            contact: order.map(|(number, _, _)| Contact {
+                email: EmailAddress::parse(&format!("buyer-{number}@example.com")).expect("email"),
+                name: Some(ContactName::parse("Anna Rossi").expect("name")),
+                language: Language::It,
+            }),
+            sales_channel: order.map(|_| SalesChannel::parse("kaufland.de").expect("channel")),
         };
         self.push(&ticket.stream(), at, &Event::TicketOpened(opened));
         ticket
@@ -160,6 +168,7 @@ impl Log {
                 author: author(role),
                 body: format!("comment {position}"),
                 visibility,
+                text_module: None,
             }),
         )
     }
@@ -232,6 +241,55 @@ impl Log {
             }),
         );
         ticket
+    }
+
+    /// Saves text module `name` of `org` at `version`, for `channels`.
+    pub fn save_text_module(
+        &mut self,
+        at: OffsetDateTime,
+        org: &str,
+        name: &str,
+        version: u64,
+        channels: &[&str],
+    ) -> u64 {
+        let org = org_id(org);
+        self.push(
+            &format!("text-modules-{org}"),
+            at,
+            &Event::TextModuleSaved(TextModuleSaved {
+                org,
+                name: name.to_owned(),
+                version,
+                title: format!("{name} v{version}"),
+                body: "Hello {{contact.name}}, about {{ ticket.number }}.".to_owned(),
+                sales_channels: channels
+                    .iter()
+                    .map(|c| SalesChannel::parse(c).expect("channel"))
+                    .collect(),
+                saved_by: author(Role::Agent),
+            }),
+        )
+    }
+
+    /// Removes text module `name` of `org` at `version`.
+    pub fn remove_text_module(
+        &mut self,
+        at: OffsetDateTime,
+        org: &str,
+        name: &str,
+        version: u64,
+    ) -> u64 {
+        let org = org_id(org);
+        self.push(
+            &format!("text-modules-{org}"),
+            at,
+            &Event::TextModuleRemoved(TextModuleRemoved {
+                org,
+                name: name.to_owned(),
+                version,
+                removed_by: author(Role::Admin),
+            }),
+        )
     }
 
     pub fn policy(&mut self, at: OffsetDateTime, org: &str, policy: OrgPolicy) -> u64 {

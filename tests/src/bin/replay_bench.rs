@@ -296,6 +296,8 @@ impl Generator {
             channel: Channel::Portal,
             opened_by: customer.clone(),
             follow_up_of: None,
+            contact: None,
+            sales_channel: None,
         })];
         for i in 0..self.rng.random_range(1..=7) {
             let (author, visibility) = match (i % 2, self.rng.random_bool(0.2)) {
@@ -308,6 +310,7 @@ impl Generator {
                 author,
                 body: self.text(30),
                 visibility,
+                text_module: None,
             }));
         }
         if self.rng.random_bool(0.2) {
@@ -415,6 +418,8 @@ fn author_of(event: &Event) -> &Author {
         Event::TicketClosed(e) => &e.closed_by,
         Event::FollowUpOpened(e) => &e.opened_by,
         Event::PolicySet(e) => &e.set_by,
+        Event::TextModuleSaved(e) => &e.saved_by,
+        Event::TextModuleRemoved(e) => &e.removed_by,
     }
 }
 
