@@ -59,6 +59,10 @@ pub struct ServerArgs {
     /// Longest a request may take before it is answered 503 `timeout`.
     #[arg(long, env = "DOCKET_REQUEST_TIMEOUT_MS", default_value_t = 15_000)]
     pub request_timeout_ms: u64,
+    /// The largest attachment taken, in bytes (a file of exactly this size
+    /// is taken; one more byte is 413 `attachment_too_large`).
+    #[arg(long, env = "DOCKET_ATTACHMENT_MAX_BYTES", default_value_t = 25 * 1024 * 1024)]
+    pub attachment_max_bytes: u64,
 }
 
 impl ServerArgs {

@@ -232,3 +232,16 @@ pub struct ClockBody {
     /// (409 `clock_would_go_back`).
     pub now: String,
 }
+
+/// `POST /v1/tickets/{id}/attachments`, as `multipart/form-data` parts.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct AttachmentForm {
+    /// The file, with a filename: PNG, JPEG, GIF, WebP, PDF, MP4, WebM,
+    /// QuickTime or plain text, told from its bytes; at most
+    /// `--attachment-max-bytes` (default 25 MiB).
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// `public` (the default) or `internal`.
+    pub visibility: Option<String>,
+}

@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod attachments;
 pub mod auth;
 pub mod config;
 pub mod dto;
@@ -39,6 +40,8 @@ pub struct Shared {
     pub reads: docket_app::reads::Reads,
     /// Renders `/metrics`.
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Attachments' bytes, stored by SHA-256 in the data folder.
+    pub attachments: docket_app::attachments::AttachmentStore,
     /// The data folder, locked for the server's life.
     pub data_dir: docket_app::datadir::DataDir,
     /// With `--nats`: the last log position the JetStream stream holds.

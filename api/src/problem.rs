@@ -163,6 +163,44 @@ pub mod edge {
         ApiError::invalid(code, message)
     }
 
+    /// 415: an attachment upload that is not `multipart/form-data`.
+    pub fn not_multipart() -> ApiError {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "attachments are sent as multipart/form-data",
+        )
+    }
+
+    /// 400: a multipart body that cannot be read (cut off, bad framing).
+    pub fn malformed_multipart(detail: impl Into<String>) -> ApiError {
+        ApiError::bad_request("malformed_multipart", detail)
+    }
+
+    /// 422: a multipart body without its `file` part.
+    pub fn missing_file() -> ApiError {
+        ApiError::invalid("missing_file", "the body has no part named file")
+    }
+
+    /// 422: a `file` part without a filename.
+    pub fn missing_filename() -> ApiError {
+        ApiError::invalid("missing_filename", "the file part has no filename")
+    }
+
+    /// 422: a part other than one `file` and at most one `visibility`.
+    pub fn unexpected_part(detail: impl Into<String>) -> ApiError {
+        ApiError::invalid("unexpected_part", detail)
+    }
+
+    /// 416: a `Range` outside the attachment.
+    pub fn range_not_satisfiable(size: u64) -> ApiError {
+        ApiError::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "range_not_satisfiable",
+            format!("the attachment has {size} bytes"),
+        )
+    }
+
     /// 422: a comment with both `body` and `text_module`, or neither.
     pub fn body_or_text_module() -> ApiError {
         ApiError::invalid(
@@ -279,7 +317,14 @@ impl From<docket_app::AppError> for ApiError {
             | E::DataDirLock { .. }
             | E::SecretRead { .. }
             | E::SecretCreate { .. }
-            | E::SecretEmpty { .. } => ApiError::internal(detail),
+            | E::SecretEmpty { .. }
+            | E::AttachmentStore { .. }
+            | E::AttachmentMissing { .. } => ApiError::internal(detail),
+            E::AttachmentTooLarge { .. } => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "attachment_too_large",
+                detail,
+            ),
         }
     }
 }
@@ -314,6 +359,7 @@ impl From<docket_domain::error::DomainError> for ApiError {
     fn from(error: docket_domain::error::DomainError) -> ApiError {
         use docket_domain::error::DomainError as E;
         let status = match &error {
+            E::UnsupportedAttachmentType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             E::Forbidden { .. }
             | E::ForbiddenOrg { .. }
             | E::ReadForbidden { .. }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use axum::extract::{Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -24,7 +24,7 @@ use docket_app::wire::{policy_json, rfc3339};
 use crate::auth::Auth;
 use crate::json::JsonBody;
 use crate::problem::{edge, ApiError};
-use crate::{dto, parse, queries, text_modules, AppState};
+use crate::{attachments, dto, parse, queries, text_modules, AppState};
 
 const REQUEST_ID_HEADER: &str = "x-request-id";
 const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -41,6 +41,16 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .route("/v1/tickets/{id}/refunds", post(refund))
         .route("/v1/tickets/{id}/close", post(close))
         .route("/v1/tickets/{id}/follow-ups", post(follow_up))
+        // An upload is bounded by `--attachment-max-bytes` as it streams
+        // (`attachments::upload`), not by the JSON body limit.
+        .route(
+            "/v1/tickets/{id}/attachments",
+            post(attachments::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/v1/tickets/{id}/attachments/{attachment_id}",
+            get(attachments::download),
+        )
         .route("/v1/inbox/{status}", get(queries::inbox))
         .route("/v1/sla", get(queries::sla))
         .route("/v1/kpis", get(queries::kpis))
@@ -115,7 +125,7 @@ pub(crate) fn meta(
 }
 
 /// `If-Match: "<version>"` (the quotes of an ETag, or none).
-fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+pub(crate) fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };

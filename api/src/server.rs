@@ -8,6 +8,7 @@ use docket_eventstore::jetstream::{JetStreamLog, Replicator};
 use docket_eventstore::Store;
 use tokio::net::TcpListener;
 
+use docket_app::attachments::AttachmentStore;
 use docket_app::clock::ServerClock;
 use docket_app::commands::Commands;
 use docket_app::datadir::{load_secret, DataDir, SecretSource};
@@ -67,9 +68,11 @@ pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), ServerErr
     let replica = replicator.as_ref().map(Replicator::replica);
     let views = Views::start(&data_dir, store.clone(), replica, clock.clone())?;
     let commands = Commands::new(store.clone(), clock);
+    let attachments = AttachmentStore::open(&data_dir.root, server.attachment_max_bytes)?;
     let state = AppState::new(crate::Shared {
         keys: Keys::new(&secret),
         reads: Reads::new(views.clone(), commands.clone()),
+        attachments,
         commands,
         metrics,
         data_dir,

@@ -41,8 +41,8 @@ use serde::de::DeserializeOwned;
 
 use crate::error::DomainError;
 use crate::events::{
-    CommentAdded, Escalated, Event, FollowUpOpened, PolicySet, RefundIssued, TextModuleRemoved,
-    TextModuleSaved, TicketClosed, TicketOpened,
+    AttachmentAdded, CommentAdded, Escalated, Event, FollowUpOpened, PolicySet, RefundIssued,
+    TextModuleRemoved, TextModuleSaved, TicketClosed, TicketOpened,
 };
 
 mod frozen;
@@ -130,6 +130,7 @@ pub fn schema_version(event: &Event) -> u16 {
         Event::PolicySet(_) => 2,
         Event::TextModuleSaved(_) => 1,
         Event::TextModuleRemoved(_) => 1,
+        Event::AttachmentAdded(_) => 1,
     }
 }
 
@@ -202,6 +203,11 @@ pub(crate) const SCHEMAS: &[Schema] = &[
         event_type: "text_module_removed",
         schema_version: 1,
         read: read::<TextModuleRemoved>,
+    },
+    Schema {
+        event_type: "attachment_added",
+        schema_version: 1,
+        read: read::<AttachmentAdded>,
     },
 ];
 

@@ -219,6 +219,24 @@ pub enum DomainError {
         placeholder: String,
     },
 
+    /// The bytes are none of the accepted media types.
+    #[error("attachments may be PNG, JPEG, GIF or WebP images, PDF documents, MP4, WebM or QuickTime videos, or plain text; these bytes are {detected}")]
+    UnsupportedAttachmentType {
+        /// What the bytes look like (a media type, or `unknown`).
+        detected: String,
+    },
+
+    /// An attachment of zero bytes.
+    #[error("an attachment must have at least one byte")]
+    EmptyAttachment,
+
+    /// The ticket has as many attachments as it may.
+    #[error("a ticket may have at most {max} attachments")]
+    TooManyAttachments {
+        /// The limit.
+        max: usize,
+    },
+
     /// Stored event bytes that no schema of this build reads (a corrupt
     /// copy, or an event type from a newer build). Not a refusal of a
     /// command: `codec::decode` returns it, and no contract code fits.
@@ -267,6 +285,9 @@ impl DomainError {
             DomainError::UnknownTextModule { .. } => "unknown_text_module",
             DomainError::TextModuleNotForChannel { .. } => "text_module_not_for_channel",
             DomainError::PlaceholderWithoutValue { .. } => "placeholder_without_value",
+            DomainError::UnsupportedAttachmentType { .. } => "unsupported_attachment_type",
+            DomainError::EmptyAttachment => "empty_attachment",
+            DomainError::TooManyAttachments { .. } => "too_many_attachments",
             DomainError::Undecodable(_) => "internal",
         }
     }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 use uuid::Uuid;
 
+use crate::attachment::MediaType;
 use crate::contact::{Contact, SalesChannel};
 use crate::policy::OrgPolicy;
 use crate::types::{
@@ -37,6 +38,8 @@ pub enum Event {
     TextModuleSaved(TextModuleSaved),
     /// `text_module_removed`, in a `text-modules-{org}` stream.
     TextModuleRemoved(TextModuleRemoved),
+    /// `attachment_added`: a file added to a ticket.
+    AttachmentAdded(AttachmentAdded),
 }
 
 impl Event {
@@ -52,6 +55,7 @@ impl Event {
             Event::PolicySet(_) => "policy_set",
             Event::TextModuleSaved(_) => "text_module_saved",
             Event::TextModuleRemoved(_) => "text_module_removed",
+            Event::AttachmentAdded(_) => "attachment_added",
         }
     }
 
@@ -86,6 +90,7 @@ impl Serialize for EventData<'_> {
             Event::PolicySet(e) => e.serialize(serializer),
             Event::TextModuleSaved(e) => e.serialize(serializer),
             Event::TextModuleRemoved(e) => e.serialize(serializer),
+            Event::AttachmentAdded(e) => e.serialize(serializer),
         }
     }
 }
@@ -240,6 +245,26 @@ pub struct TextModuleRemoved {
     pub removed_by: Author,
 }
 
+/// A file was added to the ticket. Its bytes are stored outside the log,
+/// by their SHA-256, durably before this event was appended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentAdded {
+    /// The attachment's id, made by the caller.
+    pub attachment_id: Uuid,
+    /// The display name (the client's filename, sanitized).
+    pub filename: String,
+    /// The type told from the bytes.
+    pub media_type: MediaType,
+    /// The size in bytes.
+    pub size: u64,
+    /// The lowercase hex SHA-256 of the bytes.
+    pub sha256: String,
+    /// Who is shown it.
+    pub visibility: Visibility,
+    /// Who added it.
+    pub author: Author,
+}
+
 macro_rules! event_from_payload {
     ($($payload:ident),* $(,)?) => {$(
         impl From<$payload> for Event {
@@ -260,4 +285,5 @@ event_from_payload!(
     PolicySet,
     TextModuleSaved,
     TextModuleRemoved,
+    AttachmentAdded,
 );

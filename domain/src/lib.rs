@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod access;
+pub mod attachment;
 pub mod calendar;
 pub mod codec;
 pub mod contact;

@@ -269,7 +269,8 @@ impl SlaClocks {
             | Event::FollowUpOpened(_)
             | Event::PolicySet(_)
             | Event::TextModuleSaved(_)
-            | Event::TextModuleRemoved(_) => {}
+            | Event::TextModuleRemoved(_)
+            | Event::AttachmentAdded(_) => {}
         }
         self.status = Some(status::after(status, event));
     }

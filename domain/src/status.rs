@@ -32,6 +32,7 @@ pub fn after(current: Status, event: &Event) -> Status {
         | Event::FollowUpOpened(_)
         | Event::PolicySet(_)
         | Event::TextModuleSaved(_)
-        | Event::TextModuleRemoved(_) => current,
+        | Event::TextModuleRemoved(_)
+        | Event::AttachmentAdded(_) => current,
     }
 }

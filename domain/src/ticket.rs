@@ -1,6 +1,7 @@
 //! The ticket decider: a ticket's state folded from its events, the commands
 //! that change it, and `decide`, which answers a command with new events or
-//! the [`DomainError`] that refuses it.
+//! the [`DomainError`] that refuses it. The command types are in
+//! `ticket/commands.rs`; every decision and its order of checks is here.
 //!
 //! Every command is checked in the same order, so that no answer leaks more
 //! than the one before it allows:
@@ -17,28 +18,30 @@
 //! rule lives here with the others and a follow-up can tell "not given"
 //! (inherit the parent's) from "given".
 
-use std::num::NonZeroU64;
-
 use time::{Date, OffsetDateTime, UtcOffset};
-use uuid::Uuid;
 
 use crate::access::{self, Action};
+use crate::attachment::{self, AddAttachment, AttachmentRef};
 use crate::contact::{Contact, SalesChannel};
 use crate::error::DomainError;
 use crate::events::{
-    CommentAdded, Escalated, Event, FollowUpOpened, RefundIssued, TextModuleUse, TicketClosed,
-    TicketOpened,
+    AttachmentAdded, CommentAdded, Escalated, Event, FollowUpOpened, RefundIssued, TextModuleUse,
+    TicketClosed, TicketOpened,
 };
 use crate::policy::{OrgPolicy, RequiredField};
 use crate::status;
-use crate::text::{
-    CommentBody, CustomerCode, Description, Note, OrderNumber, ReasonCategory, ReasonDetail,
-    RefundReason, Subject,
-};
-use crate::text_module::{self, TextModuleName, TextModules};
+use crate::text::CommentBody;
+use crate::text_module::{self, TextModules};
 use crate::types::{
-    Actor, Author, Channel, Currency, EscalationReason, Impact, Money, Order, OrgId, OrgScope,
-    Reason, Resolution, Status, TicketId, TicketNumber, Visibility,
+    Actor, Author, Channel, Impact, Money, Order, OrgId, OrgScope, Reason, Status, TicketId,
+    TicketNumber, Visibility,
+};
+
+mod commands;
+
+pub use commands::{
+    AddComment, CloseTicket, Command, CommentText, Escalate, IssueRefund, OpenFollowUp, OpenTicket,
+    OrderInput, ReasonInput,
 };
 
 /// A ticket as its events leave it.
@@ -91,157 +94,8 @@ pub struct OpenedTicket {
     pub contact: Option<Contact>,
     /// The storefront of the order, as opened; no event changes it.
     pub sales_channel: Option<SalesChannel>,
-}
-
-/// A command on one ticket stream. Fresh ids are made by the caller.
-// One command lives per request, decided once: its size is not worth a
-// box on every open.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    /// Open a new ticket.
-    Open(OpenTicket),
-    /// Post a comment, public or internal.
-    Comment(AddComment),
-    /// Escalate to first-level support.
-    Escalate(Escalate),
-    /// Refund part of the ticket's order.
-    Refund(IssueRefund),
-    /// Close the ticket.
-    Close(CloseTicket),
-}
-
-/// Open a new ticket, with its fields parsed at the edge.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenTicket {
-    /// A fresh id; its stream must not exist yet.
-    pub ticket_id: TicketId,
-    /// Its number, drawn by the caller (numbers are never reused).
-    pub number: TicketNumber,
-    /// The body's `org`: required when the token's org is `"*"`; when the
-    /// token names an org, absent or equal to it.
-    pub org: Option<OrgId>,
-    /// The contract's `subject`.
-    pub subject: Subject,
-    /// The contract's `description`.
-    pub description: Description,
-    /// The contract's `reason`.
-    pub reason: ReasonInput,
-    /// The contract's `order`, if given.
-    pub order: Option<OrderInput>,
-    /// The contract's `customer_code`, if given.
-    pub customer_code: Option<CustomerCode>,
-    /// The contract's `incident_date`, if given; checked against today and the intake window.
-    pub incident_date: Option<Date>,
-    /// `None` = the contract's default, `medium`.
-    pub impact: Option<Impact>,
-    /// `None` = the contract's default, `portal`.
-    pub channel: Option<Channel>,
-    /// The contract's `contact`, if given.
-    pub contact: Option<Contact>,
-    /// The contract's `sales_channel`, if given.
-    pub sales_channel: Option<SalesChannel>,
-}
-
-/// A follow-up: every field optional, defaults from the (closed) parent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OpenFollowUp {
-    /// A fresh id; its stream must not exist yet.
-    pub ticket_id: TicketId,
-    /// Its number, drawn by the caller (numbers are never reused).
-    pub number: TicketNumber,
-    /// The follow-up is always in its parent's org; if given, this must be it.
-    pub org: Option<OrgId>,
-    /// `None` = the parent's subject.
-    pub subject: Option<Subject>,
-    /// `None` = the parent's description.
-    pub description: Option<Description>,
-    /// Replaces the parent's reason as a whole (category and detail).
-    pub reason: Option<ReasonInput>,
-    /// `None` = the parent's order.
-    pub order: Option<OrderInput>,
-    /// `None` = the parent's customer code.
-    pub customer_code: Option<CustomerCode>,
-    /// `None` = the parent's date, which is not checked again.
-    pub incident_date: Option<Date>,
-    /// `None` = the parent's impact.
-    pub impact: Option<Impact>,
-    /// `None` = the parent's channel.
-    pub channel: Option<Channel>,
-    /// `None` = the parent's contact.
-    pub contact: Option<Contact>,
-    /// `None` = the parent's sales channel.
-    pub sales_channel: Option<SalesChannel>,
-}
-
-/// The contract's `reason` as a command gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReasonInput {
-    /// The kind of request (`reason.category`).
-    pub category: ReasonCategory,
-    /// Free text (`reason.detail`); a blank one is `None`.
-    pub detail: Option<ReasonDetail>,
-}
-
-/// The contract's `order` as a command gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderInput {
-    /// The seller's order number.
-    pub number: OrderNumber,
-    /// The order's total.
-    pub amount: Money,
-}
-
-/// Post a comment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AddComment {
-    /// A fresh id for the comment.
-    pub comment_id: Uuid,
-    /// The text, written or from a text module.
-    pub body: CommentText,
-    /// Public, or internal (staff only).
-    pub visibility: Visibility,
-}
-
-/// Where a comment's text comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CommentText {
-    /// Written by the actor (`body`).
-    Written(CommentBody),
-    /// A text module of the ticket's org, filled with the ticket's values
-    /// (`text_module`); the org's modules are in `Context::text_modules`.
-    FromModule(TextModuleName),
-}
-
-/// Escalate to first-level support (agents only).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Escalate {
-    /// Why.
-    pub reason: EscalationReason,
-    /// Free text; a blank one is `None`.
-    pub note: Option<Note>,
-}
-
-/// Refund part of the ticket's order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IssueRefund {
-    /// A fresh id for the refund.
-    pub refund_id: Uuid,
-    /// The amount, in minor units of `currency`; never zero.
-    pub amount_minor: NonZeroU64,
-    /// Must be the order's currency.
-    pub currency: Currency,
-    /// Why.
-    pub reason: RefundReason,
-}
-
-/// Close the ticket, for good.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CloseTicket {
-    /// How it ended.
-    pub resolution: Resolution,
-    /// Free text; a blank one is `None`.
-    pub note: Option<Note>,
+    /// Its attachments, oldest first.
+    pub attachments: Vec<AttachmentRef>,
 }
 
 /// What a decision needs from the world, passed in: the domain asks nothing.
@@ -304,6 +158,14 @@ pub fn apply(mut state: Ticket, event: &Event) -> Ticket {
                 .saturating_add(refund.amount.amount_minor);
         }
         Event::FollowUpOpened(follow_up) => ticket.follow_ups.push(follow_up.follow_up_id),
+        Event::AttachmentAdded(added) => ticket.attachments.push(AttachmentRef {
+            attachment_id: added.attachment_id,
+            filename: added.filename.clone(),
+            media_type: added.media_type,
+            size_bytes: added.size,
+            sha256: added.sha256.clone(),
+            visibility: added.visibility,
+        }),
         Event::TicketOpened(_)
         | Event::CommentAdded(_)
         | Event::TicketClosed(_)
@@ -323,6 +185,7 @@ pub fn decide(state: &Ticket, command: &Command, ctx: &Context) -> Result<Vec<Ev
         Command::Escalate(escalate) => decide_escalate(state, escalate, ctx),
         Command::Refund(refund) => decide_refund(state, refund, ctx),
         Command::Close(close) => decide_close(state, close, ctx),
+        Command::Attach(attach) => decide_attach(state, attach, ctx),
     }
 }
 
@@ -347,6 +210,15 @@ pub fn authorize(state: &Ticket, command: &Command, actor: &Actor) -> Result<(),
     }
 }
 
+/// The checks an attachment's upload can pass before its bytes are read:
+/// a role that may add public attachments (those of comments), on a
+/// ticket the actor sees. [`authorize`] of the `Attach` command repeats
+/// them once the visibility is known (a customer's internal one is 403).
+pub fn authorize_upload(state: &Ticket, actor: &Actor) -> Result<(), DomainError> {
+    Action::Comment.permit(actor.role)?;
+    visible(state, actor).map(|_| ())
+}
+
 /// [`authorize`] for a follow-up of `parent`.
 pub fn authorize_follow_up(parent: &Ticket, actor: &Actor) -> Result<(), DomainError> {
     Action::OpenFollowUp.permit(actor.role)?;
@@ -361,6 +233,7 @@ pub fn action_of(command: &Command) -> Action {
         Command::Escalate(_) => Action::Escalate,
         Command::Refund(_) => Action::Refund,
         Command::Close(_) => Action::Close,
+        Command::Attach(attach) => comment_action(attach.visibility),
     }
 }
 
@@ -500,6 +373,7 @@ impl OpenedTicket {
             follow_ups: Vec::new(),
             contact: opened.contact.clone(),
             sales_channel: opened.sales_channel.clone(),
+            attachments: Vec::new(),
         }
     }
 
@@ -670,6 +544,33 @@ fn decide_close(
         resolution: close.resolution,
         note: close.note.as_ref().map(|note| note.as_str().to_owned()),
         closed_by: author(&ctx.actor),
+    })])
+}
+
+/// Attachments follow the comments' rules: a customer adds public ones
+/// only (internal is 403), support only on escalated tickets; nothing is
+/// added to a closed ticket; at most `ATTACHMENTS_PER_TICKET_MAX`.
+fn decide_attach(
+    state: &Ticket,
+    attach: &AddAttachment,
+    ctx: &Context,
+) -> Result<Vec<Event>, DomainError> {
+    comment_action(attach.visibility).permit(ctx.actor.role)?;
+    let ticket = visible(state, &ctx.actor)?;
+    ticket.refuse_if_closed()?;
+    attachment::check_room(ticket.attachments.len())?;
+    if attach.size_bytes == 0 {
+        return Err(DomainError::EmptyAttachment);
+    }
+    debug_assert!(attachment::is_sha256_hex(&attach.sha256));
+    Ok(vec![Event::AttachmentAdded(AttachmentAdded {
+        attachment_id: attach.attachment_id,
+        filename: attach.filename.as_str().to_owned(),
+        media_type: attach.media_type,
+        size: attach.size_bytes,
+        sha256: attach.sha256.clone(),
+        visibility: attach.visibility,
+        author: author(&ctx.actor),
     })])
 }
 

@@ -14,12 +14,13 @@ use std::fs;
 use std::io::{ErrorKind, Write};
 use std::path::PathBuf;
 
+use docket_domain::attachment::MediaType;
 use docket_domain::calendar::{BusinessCalendar, WorkingHours};
 use docket_domain::codec::{decode, encode, schema_version};
 use docket_domain::contact::{Contact, ContactName, EmailAddress, Language, SalesChannel};
 use docket_domain::events::{
-    CommentAdded, Escalated, Event, FollowUpOpened, PolicySet, RefundIssued, TextModuleRemoved,
-    TextModuleSaved, TextModuleUse, TicketClosed, TicketOpened,
+    AttachmentAdded, CommentAdded, Escalated, Event, FollowUpOpened, PolicySet, RefundIssued,
+    TextModuleRemoved, TextModuleSaved, TextModuleUse, TicketClosed, TicketOpened,
 };
 use docket_domain::policy::{OrgPolicy, RequiredField};
 use docket_domain::types::{
@@ -72,6 +73,7 @@ fn fixtures() -> Vec<Fixture> {
         v1("follow_up_opened", follow_up_opened()),
         v1("text_module_saved", text_module_saved()),
         v1("text_module_removed", text_module_removed()),
+        v1("attachment_added", attachment_added()),
     ]
 }
 
@@ -120,16 +122,17 @@ fn every_event_type_has_a_current_fixture() {
             Event::PolicySet(_) => 6,
             Event::TextModuleSaved(_) => 7,
             Event::TextModuleRemoved(_) => 8,
+            Event::AttachmentAdded(_) => 9,
         }
     }
-    let mut covered = [false; 9];
+    let mut covered = [false; 10];
     for fixture in fixtures() {
         assert_eq!(fixture.expected.event_type(), fixture.event_type);
         if schema_version(&fixture.expected) == fixture.schema_version {
             covered[index(&fixture.expected)] = true;
         }
     }
-    assert_eq!(covered, [true; 9]);
+    assert_eq!(covered, [true; 10]);
 }
 
 fn fixtures_dir() -> PathBuf {
@@ -313,6 +316,18 @@ fn text_module_saved() -> Event {
             SalesChannel::parse("kaufland.de").expect("valid"),
         ],
         saved_by: author("agent-1", Role::Agent),
+    })
+}
+
+fn attachment_added() -> Event {
+    Event::AttachmentAdded(AttachmentAdded {
+        attachment_id: Uuid::from_u128(0x0193_5a3e_1c03_7000_8000_0000_0000_00a1),
+        filename: "Foto del pacco — 1.jpg".to_owned(),
+        media_type: MediaType::Jpeg,
+        size: 2_345_678,
+        sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".to_owned(),
+        visibility: Visibility::Public,
+        author: author("cust-1", Role::Customer),
     })
 }
 

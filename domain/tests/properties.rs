@@ -7,13 +7,14 @@
 
 mod support;
 
+use docket_domain::attachment::MediaType;
 use docket_domain::calendar::{BusinessCalendar, WorkingHours};
 use docket_domain::codec::{decode, encode, schema_version, DecodeProblem};
 use docket_domain::contact::{Contact, ContactName, EmailAddress, Language, SalesChannel};
 use docket_domain::error::DomainError;
 use docket_domain::events::{
-    CommentAdded, Escalated, Event, FollowUpOpened, PolicySet, RefundIssued, TextModuleRemoved,
-    TextModuleSaved, TextModuleUse, TicketClosed, TicketOpened,
+    AttachmentAdded, CommentAdded, Escalated, Event, FollowUpOpened, PolicySet, RefundIssued,
+    TextModuleRemoved, TextModuleSaved, TextModuleUse, TicketClosed, TicketOpened,
 };
 use docket_domain::policy::{OrgPolicy, RequiredField};
 use docket_domain::ticket::{self};
@@ -343,6 +344,38 @@ fn any_event() -> impl Strategy<Value = Event> {
                     saved_by,
                 })
             }),
+        (
+            any::<u128>(),
+            any_text(),
+            one_of(&[
+                MediaType::Png,
+                MediaType::Jpeg,
+                MediaType::Gif,
+                MediaType::Webp,
+                MediaType::Pdf,
+                MediaType::Mp4,
+                MediaType::Webm,
+                MediaType::Quicktime,
+                MediaType::TextPlain,
+            ]),
+            any::<u64>(),
+            "[0-9a-f]{64}",
+            one_of(&[Visibility::Public, Visibility::Internal]),
+            any_author(),
+        )
+            .prop_map(
+                |(id, filename, media_type, size, sha256, visibility, author)| {
+                    Event::AttachmentAdded(AttachmentAdded {
+                        attachment_id: Uuid::from_u128(id),
+                        filename,
+                        media_type,
+                        size,
+                        sha256,
+                        visibility,
+                        author,
+                    })
+                }
+            ),
         (any_org(), any_text(), any::<u64>(), any_author()).prop_map(
             |(org, name, version, removed_by)| {
                 Event::TextModuleRemoved(TextModuleRemoved {
@@ -412,7 +445,7 @@ fn any_event() -> impl Strategy<Value = Event> {
     ]
 }
 
-const EVENT_TYPES: [&str; 9] = [
+const EVENT_TYPES: [&str; 10] = [
     "ticket_opened",
     "comment_added",
     "escalated",
@@ -422,6 +455,7 @@ const EVENT_TYPES: [&str; 9] = [
     "policy_set",
     "text_module_saved",
     "text_module_removed",
+    "attachment_added",
 ];
 
 /// Whatever the bytes, a decoder answers; and what it accepts, it accepts

@@ -1,5 +1,6 @@
 //! KPIs (`GET /v1/kpis`): exact counters and samples per org, UTC day and
-//! reason category; weeks and months are unions of days.
+//! reason category; weeks and months are unions of days. (Past ~600 lines
+//! with its unit tests, which share the fold's helpers.)
 //!
 //! An org's day (`K | org | day`) holds a row per reason category: the
 //! day's counts and its refunds per currency. The exact first-response and

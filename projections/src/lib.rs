@@ -47,4 +47,7 @@ pub use runtime::{
 pub use search::SEARCH_ITEMS_MAX;
 pub use sla::{BreachNotice, BreachReport, SlaItem, SlaQuery, SlaState, SLA_ITEMS_MAX};
 pub use text_modules::TextModuleView;
-pub use view::{CommentView, EventMeta, Scope, TicketHead, TicketState, TicketSummary, TicketView};
+pub use view::{
+    AttachmentView, CommentView, EventMeta, Scope, TicketHead, TicketState, TicketSummary,
+    TicketView,
+};

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use docket_domain::access::CommentsShown;
 pub use docket_domain::access::Scope;
+use docket_domain::attachment::MediaType;
 use docket_domain::contact::{Contact, SalesChannel};
 use docket_domain::events::{Event, TextModuleUse, TicketOpened};
 use docket_domain::types::{
@@ -105,6 +106,46 @@ pub struct TicketState {
     pub version: u64,
     /// The log position of the last event folded.
     pub position: u64,
+    /// The ticket's attachments, oldest first.
+    pub attachments: Vec<AttachmentView>,
+}
+
+/// One attachment of a ticket view, as the contract's `attachment` object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentView {
+    /// The attachment's id.
+    pub attachment_id: Uuid,
+    /// Its display name.
+    pub filename: String,
+    /// The type told from its bytes.
+    pub media_type: MediaType,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The lowercase hex SHA-256 of its bytes.
+    pub sha256: String,
+    /// Whether customers are shown it.
+    pub visibility: Visibility,
+    /// The `sub` of who added it.
+    pub author: String,
+    /// When it was added.
+    #[serde(with = "instant")]
+    pub at: OffsetDateTime,
+}
+
+impl AttachmentView {
+    /// The contract's `attachment` object.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "attachment_id": self.attachment_id,
+            "filename": self.filename,
+            "media_type": self.media_type,
+            "size": self.size,
+            "sha256": self.sha256,
+            "visibility": self.visibility,
+            "author": self.author,
+            "at": rfc3339(self.at),
+        })
+    }
 }
 
 /// One comment of a ticket view.
@@ -286,6 +327,12 @@ impl TicketView {
             "contact": head.contact,
             "sales_channel": head.sales_channel,
             "comments": comments,
+            "attachments": state
+                .attachments
+                .iter()
+                .filter(|a| shown.shows(a.visibility))
+                .map(AttachmentView::to_json)
+                .collect::<Vec<_>>(),
             "version": state.version,
         })
     }
@@ -326,6 +373,7 @@ impl TicketState {
             resolution: None,
             version: meta.version,
             position: meta.position,
+            attachments: Vec::new(),
         }
     }
 
@@ -364,6 +412,16 @@ impl TicketState {
                 }
             }
             Event::FollowUpOpened(link) => self.follow_ups.push(link.follow_up_id),
+            Event::AttachmentAdded(added) => self.attachments.push(AttachmentView {
+                attachment_id: added.attachment_id,
+                filename: added.filename.clone(),
+                media_type: added.media_type,
+                size: added.size,
+                sha256: added.sha256.clone(),
+                visibility: added.visibility,
+                author: added.author.sub.clone(),
+                at: meta.recorded_at,
+            }),
             Event::TicketOpened(_)
             | Event::PolicySet(_)
             | Event::TextModuleSaved(_)

@@ -54,6 +54,8 @@ fn desk() -> Log {
         None,
     );
     log.comment(t0 + 4 * h, a, Role::Agent, Visibility::Public);
+    log.attach(t0 + 4 * h, a, Visibility::Public);
+    log.attach(t0 + 4 * h, a, Visibility::Internal);
     log.comment(t0 + 5 * h, a, Role::Customer, Visibility::Public);
     log.comment(t0 + 6 * h, a, Role::Agent, Visibility::Internal);
     log.escalate(t0 + 7 * h, a);

@@ -28,6 +28,19 @@ pub enum ReplayError {
     /// read that ran into it).
     #[error("fault at position {position}: {}", Explained { position: *position, reason })]
     Fault { position: u64, reason: FaultReason },
+    /// An attachment the log names is not stored as it was recorded: the
+    /// contract's faults `attachment_missing` and `attachment_altered`.
+    #[error("fault at position {position}: {fault}: attachment {sha256} ({detail})")]
+    Attachment {
+        /// The `attachment_added` event's position.
+        position: u64,
+        /// `attachment_missing` or `attachment_altered`.
+        fault: &'static str,
+        /// The SHA-256 the event records.
+        sha256: String,
+        /// What was found instead.
+        detail: String,
+    },
     #[error("event store error: {0}")]
     Store(StoreError),
     #[error("no ticket {ticket_id} in the log")]

@@ -160,6 +160,10 @@ fn run(
         }
         _ => None,
     };
+    let source_kind = match (&source, data_dir) {
+        (LogSource::DataFolder(dir), _) => SourceKind::Folder(dir.to_path_buf()),
+        (LogSource::Stream(_), _) => SourceKind::Stream,
+    };
     let source = match source {
         LogSource::Stream(url) => Source::from_stream(url)?,
         LogSource::DataFolder(dir) => match &destination {
@@ -175,7 +179,13 @@ fn run(
     let stdout = std::io::stdout().lock();
     let ran = match (command, &destination) {
         (Command::History(args), _) => history::run(store, args, stdout),
-        (Command::Verify(args), _) => verify::run(store, args, stdout),
+        (Command::Verify(args), _) => {
+            let attachments = match source_kind {
+                SourceKind::Folder(root) => verify::Attachments::InFolder(root),
+                SourceKind::Stream => verify::Attachments::NotChecked,
+            };
+            verify::run(store, args, &attachments, stdout)
+        }
         (Command::Export(args), _) => export::run(store, args, stdout),
         (Command::Rebuild(args), Some((folder, _))) => rebuild::run(store, folder, args, stdout),
         (Command::Rebuild(_), None) => Err(ReplayError::Lock(
@@ -184,6 +194,12 @@ fn run(
     };
     source.discard();
     ran
+}
+
+/// Where the log was read from, for what lives beside it (attachments).
+enum SourceKind {
+    Folder(std::path::PathBuf),
+    Stream,
 }
 
 /// Prints a usage error the way clap does and exits 2.

@@ -244,6 +244,22 @@ fn event_fields(event: &Event, envelope_sub: &str, links: &Links) -> Vec<(&'stat
                 format!("{} v{}", clean(&saved.name), saved.version),
             ));
         }
+        Event::AttachmentAdded(added) => {
+            let label = match added.visibility {
+                Visibility::Public => "attachment",
+                Visibility::Internal => "INTERNAL attachment",
+            };
+            fields.push((
+                label,
+                format!(
+                    "{} ({}, {} bytes, sha256 {})",
+                    clean(&added.filename),
+                    added.media_type,
+                    added.size,
+                    added.sha256
+                ),
+            ));
+        }
         Event::TextModuleRemoved(removed) => {
             fields.push((
                 "text module removed",

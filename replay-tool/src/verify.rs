@@ -10,7 +10,10 @@
 //! is the same log (see `docs/audit.md`).
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+use sha2::Digest;
 
 use clap::Args;
 use docket_app::wire::hex;
@@ -41,7 +44,23 @@ pub struct ExpectedHead {
     pub hash: [u8; HASH_BYTES],
 }
 
-pub fn run(store: &Store, args: &VerifyArgs, mut out: impl Write) -> Result<(), ReplayError> {
+/// Where the attachments the log names are to be checked.
+pub enum Attachments {
+    /// In the data folder at this root (`attachments/<2 hex>/<sha256>`).
+    InFolder(PathBuf),
+    /// Not checked: the log came from the JetStream stream.
+    NotChecked,
+}
+
+/// Events read per batch while looking for attachments.
+const ATTACHMENT_SCAN_BATCH: usize = 4096;
+
+pub fn run(
+    store: &Store,
+    args: &VerifyArgs,
+    attachments: &Attachments,
+    mut out: impl Write,
+) -> Result<(), ReplayError> {
     let bar = progress::events(store.head().position, "verifying");
     let started = Instant::now();
     let report = store.verify(&mut |position| bar.set_position(position));
@@ -80,7 +99,79 @@ pub fn run(store: &Store, args: &VerifyArgs, mut out: impl Write) -> Result<(), 
         compare_head(store, head, expected)?;
         writeln!(out, "expected head: matches").map_err(ReplayError::Output)?;
     }
+    match attachments {
+        Attachments::InFolder(root) => {
+            let checked = check_attachments(store, root)?;
+            writeln!(out, "attachments: {checked} named by the log, each present with its SHA-256")
+                .map_err(ReplayError::Output)?;
+        }
+        Attachments::NotChecked => writeln!(
+            out,
+            "attachments: not checked (the log was read from NATS; their bytes are in the data folder)"
+        )
+        .map_err(ReplayError::Output)?,
+    }
     out.flush().map_err(ReplayError::Output)
+}
+
+/// Every attachment an `attachment_added` event names must be stored with
+/// the SHA-256 (and size) it records: the first that is not is a fault,
+/// `attachment_missing` or `attachment_altered`, with the event's position.
+fn check_attachments(store: &Store, root: &Path) -> Result<u64, ReplayError> {
+    let folder = docket_app::attachments::attachments_dir(root);
+    let mut checked = 0u64;
+    let mut from = 1u64;
+    loop {
+        let batch = store.read_from(from, ATTACHMENT_SCAN_BATCH)?;
+        let Some(last) = batch.last() else {
+            return Ok(checked);
+        };
+        from = last.position + 1;
+        for entry in batch.iter().filter(|e| e.event_type == "attachment_added") {
+            let event = docket_domain::codec::decode(
+                &entry.event_type,
+                entry.schema_version,
+                &entry.payload,
+            )
+            .map_err(|error| ReplayError::Undecodable {
+                position: entry.position,
+                detail: error.to_string(),
+            })?;
+            let docket_domain::Event::AttachmentAdded(added) = event else {
+                continue;
+            };
+            let path = docket_app::attachments::stored_path(&folder, &added.sha256);
+            let fault = |fault, detail: String| ReplayError::Attachment {
+                position: entry.position,
+                fault,
+                sha256: added.sha256.clone(),
+                detail,
+            };
+            let mut file = match std::fs::File::open(&path) {
+                Ok(file) => file,
+                Err(error) => {
+                    return Err(fault(
+                        "attachment_missing",
+                        format!("{}: {error}", path.display()),
+                    ))
+                }
+            };
+            let mut hasher = sha2::Sha256::new();
+            let size =
+                std::io::copy(&mut file, &mut hasher).map_err(|source| ReplayError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+            let found = hex(&hasher.finalize());
+            if found != added.sha256 || size != added.size {
+                return Err(fault(
+                    "attachment_altered",
+                    format!("{} holds {size} bytes with SHA-256 {found}", path.display()),
+                ));
+            }
+            checked += 1;
+        }
+    }
 }
 
 /// `Ok` if the log still holds the recorded head. Runs after a sound

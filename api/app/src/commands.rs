@@ -1,4 +1,6 @@
-//! The command service: load the stream, decide, append, answer.
+//! The command service: load the stream, decide, append, answer. (Past
+//! ~600 lines: the one loop every command shares, its answers and caches;
+//! text modules and attachments add their commands in their own modules.)
 //!
 //! A handler parses the request into a domain command and calls one function
 //! here. Each command runs the same loop: claim the idempotency key, fold the
@@ -146,8 +148,10 @@ impl AnswerBody {
 
 /// Whether an answer carries the ticket's running refund total.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RefundTotal {
+pub(crate) enum RefundTotal {
+    /// With `refunded_minor`.
     Included,
+    /// Without it.
     Omitted,
 }
 
@@ -170,6 +174,9 @@ pub struct TicketAnswer {
     /// The parent, for a follow-up.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub follow_up_of: Option<TicketId>,
+    /// The attachment an attach command added.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub attachment: Option<crate::attachments::AttachmentAnswer>,
 }
 
 /// The success answer of a policy change.
@@ -617,7 +624,7 @@ fn replay(record: &IdempotencyRecord, fingerprint: &[u8; 32]) -> Result<Answer, 
     Ok(answer)
 }
 
-fn answer_for(state: &Ticket, outcome: Outcome, refund_total: RefundTotal) -> Answer {
+pub(crate) fn answer_for(state: &Ticket, outcome: Outcome, refund_total: RefundTotal) -> Answer {
     let opened = state
         .opened
         .as_ref()
@@ -635,6 +642,7 @@ fn answer_for(state: &Ticket, outcome: Outcome, refund_total: RefundTotal) -> An
             refunded_minor: (refund_total == RefundTotal::Included)
                 .then_some(opened.refunded_minor),
             follow_up_of: opened.follow_up_of,
+            attachment: None,
         }),
     }
 }

@@ -101,6 +101,29 @@ pub enum AppError {
     #[error("reporting SLA breaches: {0}")]
     BreachReport(String),
 
+    /// An upload passed the attachment size limit.
+    #[error("attachments are limited to {limit_bytes} bytes")]
+    AttachmentTooLarge {
+        /// The limit.
+        limit_bytes: u64,
+    },
+
+    /// The attachment store failed (a disk error).
+    #[error("attachment store {path}: {source}")]
+    AttachmentStore {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+
+    /// The log names an attachment whose bytes are not in the store.
+    #[error("the bytes of attachment {sha256} are missing from the store")]
+    AttachmentMissing {
+        /// Their SHA-256.
+        sha256: String,
+    },
+
     /// The data folder could not be created.
     #[error("cannot create the data folder {path}: {source}")]
     DataDirCreate {

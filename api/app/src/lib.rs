@@ -14,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+pub mod attachments;
 pub mod clock;
 pub mod commands;
 pub mod datadir;

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use docket_domain::access::{self, CommentsShown, Read, Scope};
+use docket_domain::attachment::AttachmentRef;
 use docket_domain::contact::SalesChannel;
 use docket_domain::policy::OrgPolicy;
 use docket_domain::text_module::{may_read_text_modules, TextModuleName};
@@ -231,6 +232,35 @@ impl Reads {
         self.wait_for_models(min_position).await?;
         let now = self.commands.clock().now();
         Ok(self.views.models.kpis(&query, now)?)
+    }
+
+    /// `GET /v1/tickets/{id}/attachments/{attachment_id}`: the attachment,
+    /// folded from the log (so an upload's 2xx is enough to read it back);
+    /// `NotFound` for a ticket the actor may not see and for an internal
+    /// attachment shown to a customer, as for one that does not exist.
+    pub async fn attachment(
+        &self,
+        actor: &Actor,
+        ticket_id: TicketId,
+        attachment_id: uuid::Uuid,
+        min_position: Option<u64>,
+    ) -> Result<AttachmentRef, AppError> {
+        Read::Tickets.permit(actor)?;
+        self.wait_for_log(min_position).await?;
+        let state = self.commands.load_ticket(ticket_id)?;
+        let shown = CommentsShown::to(actor);
+        state
+            .opened
+            .as_ref()
+            .filter(|_| docket_domain::ticket::can_see(&state, actor))
+            .and_then(|ticket| {
+                ticket
+                    .attachments
+                    .iter()
+                    .find(|a| a.attachment_id == attachment_id && shown.shows(a.visibility))
+                    .cloned()
+            })
+            .ok_or_else(|| docket_domain::DomainError::NotFound.into())
     }
 
     /// `GET /v1/orgs/{org}/text-modules[?sales_channel=]`, sorted by name.

@@ -17,8 +17,9 @@ use crate::store;
 /// moved out of the day's value into per-commit values (`kpi.rs`). 3:
 /// tickets keep their contact and sales channel (views, summaries, inbox
 /// entries), comments their text module, policies `notify_email`, and text
-/// modules have a table of their own.
-pub const READ_MODEL_FORMAT: u32 = 3;
+/// modules have a table of their own. 4: ticket views keep their
+/// attachments.
+pub const READ_MODEL_FORMAT: u32 = 4;
 
 /// The last applied position and what the commits counted, stored under
 /// `Mcheckpoint` in the same batch as the changes.

@@ -8,12 +8,13 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use docket_domain::attachment::MediaType;
 use docket_domain::calendar::{BusinessCalendar, CalendarSpec};
 use docket_domain::codec;
 use docket_domain::contact::{Contact, ContactName, EmailAddress, Language, SalesChannel};
 use docket_domain::events::{
-    CommentAdded, Escalated, Event, FollowUpOpened, PolicySet, RefundIssued, TextModuleRemoved,
-    TextModuleSaved, TicketClosed, TicketOpened,
+    AttachmentAdded, CommentAdded, Escalated, Event, FollowUpOpened, PolicySet, RefundIssued,
+    TextModuleRemoved, TextModuleSaved, TicketClosed, TicketOpened,
 };
 use docket_domain::policy::OrgPolicy;
 use docket_domain::types::{
@@ -241,6 +242,24 @@ impl Log {
             }),
         );
         ticket
+    }
+
+    /// Adds an attachment to `ticket`.
+    pub fn attach(&mut self, at: OffsetDateTime, ticket: TicketId, visibility: Visibility) -> u64 {
+        let position = self.head() + 1;
+        self.push(
+            &ticket.stream(),
+            at,
+            &Event::AttachmentAdded(AttachmentAdded {
+                attachment_id: Uuid::from_u128(0x3000_0000 + u128::from(position)),
+                filename: format!("photo {position}.jpg"),
+                media_type: MediaType::Jpeg,
+                size: 1_000 + position,
+                sha256: format!("{position:064x}"),
+                visibility,
+                author: author(Role::Customer),
+            }),
+        )
     }
 
     /// Saves text module `name` of `org` at `version`, for `channels`.

@@ -420,6 +420,7 @@ fn author_of(event: &Event) -> &Author {
         Event::PolicySet(e) => &e.set_by,
         Event::TextModuleSaved(e) => &e.saved_by,
         Event::TextModuleRemoved(e) => &e.removed_by,
+        Event::AttachmentAdded(e) => &e.author,
     }
 }
 
