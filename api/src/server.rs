@@ -8,12 +8,15 @@ use docket_eventstore::jetstream::{JetStreamLog, Replicator};
 use docket_eventstore::Store;
 use tokio::net::TcpListener;
 
-use docket_app::attachments::AttachmentStore;
+use std::sync::Arc;
+
+use docket_app::attachments::{AttachmentCopier, AttachmentStore};
 use docket_app::clock::ServerClock;
 use docket_app::commands::Commands;
 use docket_app::datadir::{load_secret, DataDir, SecretSource};
 use docket_app::reads::Reads;
 use docket_app::views::Views;
+use docket_eventstore::jetstream::BeforePublish;
 
 use crate::auth::Keys;
 use crate::config::{CommonArgs, ServerArgs};
@@ -62,13 +65,16 @@ pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), ServerErr
         }
         None => None,
     };
+    let attachments = AttachmentStore::open(&data_dir.root, server.attachment_max_bytes)?;
+    // Attachments' bytes reach the object store before the entry naming
+    // them reaches the stream.
+    let copier: Arc<dyn BeforePublish> = Arc::new(AttachmentCopier::new(attachments.clone(), 1));
     let replicator = nats
         .clone()
-        .map(|log| Replicator::start(store.clone(), log));
+        .map(|log| Replicator::start_with(store.clone(), log, Some(copier.clone())));
     let replica = replicator.as_ref().map(Replicator::replica);
     let views = Views::start(&data_dir, store.clone(), replica, clock.clone())?;
     let commands = Commands::new(store.clone(), clock);
-    let attachments = AttachmentStore::open(&data_dir.root, server.attachment_max_bytes)?;
     let state = AppState::new(crate::Shared {
         keys: Keys::new(&secret),
         reads: Reads::new(views.clone(), commands.clone()),

@@ -182,6 +182,84 @@ pub struct StreamExtent {
     pub messages: u64,
 }
 
+/// Work the replicator does before it publishes an entry: e.g. copying
+/// what the entry names (an attachment's bytes) to JetStream first, so
+/// that every reader of the stream finds it there. It sees the entry only
+/// as stored bytes; an error stops this run of the copy, which is retried
+/// from where the stream ends (so the work must be safe to repeat).
+pub trait BeforePublish: Send + Sync + 'static {
+    /// Runs before `entry` is published to the log's stream on `log`.
+    fn before_publish<'a>(
+        &'a self,
+        log: &'a JetStreamLog,
+        entry: &'a StoredEvent,
+    ) -> futures::future::BoxFuture<'a, Result<(), StoreError>>;
+}
+
+impl JetStreamLog {
+    /// Stores `data` as object `name` of `bucket` (made with `replicas`
+    /// replicas if missing), unless the bucket already holds an object of
+    /// that name; whether it stored it.
+    pub async fn put_object_if_missing(
+        &self,
+        bucket: &str,
+        replicas: usize,
+        name: &str,
+        data: &mut (impl tokio::io::AsyncRead + Unpin),
+    ) -> Result<bool, StoreError> {
+        let store = self.object_store(bucket, replicas).await?;
+        if store.info(name).await.is_ok() {
+            return Ok(false);
+        }
+        store.put(name, data).await.map_err(|error| {
+            jetstream_error(&format!("storing object {name} in {bucket}"), error)
+        })?;
+        Ok(true)
+    }
+
+    /// The bytes of object `name` of `bucket`, if it holds one.
+    pub async fn object(&self, bucket: &str, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let store = self.object_store(bucket, 1).await?;
+        let mut object = match store.get(name).await {
+            Ok(object) => object,
+            Err(error) if error.kind() == jetstream::object_store::GetErrorKind::NotFound => {
+                return Ok(None)
+            }
+            Err(error) => {
+                return Err(jetstream_error(
+                    &format!("reading object {name} of {bucket}"),
+                    error,
+                ))
+            }
+        };
+        let mut bytes = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut object, &mut bytes)
+            .await
+            .map_err(|error| {
+                jetstream_error(&format!("reading object {name} of {bucket}"), error)
+            })?;
+        Ok(Some(bytes))
+    }
+
+    async fn object_store(
+        &self,
+        bucket: &str,
+        replicas: usize,
+    ) -> Result<jetstream::object_store::ObjectStore, StoreError> {
+        if let Ok(store) = self.context.get_object_store(bucket).await {
+            return Ok(store);
+        }
+        self.context
+            .create_object_store(jetstream::object_store::Config {
+                bucket: bucket.to_owned(),
+                num_replicas: replicas.max(1),
+                ..Default::default()
+            })
+            .await
+            .map_err(|error| jetstream_error(&format!("opening object store {bucket}"), error))
+    }
+}
+
 /// Copies the log to its stream, from where the stream ends, for as long
 /// as the store is open. Started by [`Replicator::start`].
 pub struct Replicator {
@@ -234,13 +312,22 @@ impl LogReplica {
 impl Replicator {
     /// Starts copying on the current tokio runtime.
     pub fn start(store: Store, log: JetStreamLog) -> Replicator {
+        Replicator::start_with(store, log, None)
+    }
+
+    /// Starts copying, running `before` ahead of each entry's publish.
+    pub fn start_with(
+        store: Store,
+        log: JetStreamLog,
+        before: Option<Arc<dyn BeforePublish>>,
+    ) -> Replicator {
         let (published_tx, published) = watch::channel(0);
         let (same_log_tx, same_log) = watch::channel(false);
         let replica = LogReplica {
             log: log.clone(),
             same_log,
         };
-        let task = tokio::spawn(replicate(store, log, published_tx, same_log_tx));
+        let task = tokio::spawn(replicate(store, log, published_tx, same_log_tx, before));
         Replicator {
             published,
             replica,
@@ -288,11 +375,19 @@ async fn replicate(
     log: JetStreamLog,
     published: watch::Sender<u64>,
     same_log: watch::Sender<bool>,
+    before_publish: Option<Arc<dyn BeforePublish>>,
 ) {
     let mut backoff = RETRY_MIN;
     loop {
         let before = *published.borrow();
-        let error = match replicate_from_stream_end(&store, &log, &published, &same_log).await {
+        let run = replicate_from_stream_end(
+            &store,
+            &log,
+            &published,
+            &same_log,
+            before_publish.as_deref(),
+        );
+        let error = match run.await {
             Ok(()) | Err(StoreError::Closed) => return,
             Err(error) => error,
         };
@@ -312,6 +407,7 @@ async fn replicate_from_stream_end(
     log: &JetStreamLog,
     published: &watch::Sender<u64>,
     same_log: &watch::Sender<bool>,
+    before_publish: Option<&dyn BeforePublish>,
 ) -> Result<(), StoreError> {
     let stream_end = log.head().await?;
     check_same_log(store, log, stream_end).await?;
@@ -337,6 +433,9 @@ async fn replicate_from_stream_end(
             entries = subscription.next_stored_batch(room), if room > 0 => {
                 for entry in entries? {
                     let position = entry.position();
+                    if let Some(before) = before_publish {
+                        before.before_publish(log, &entry).await?;
+                    }
                     let message = PublishMessage::build()
                         .payload(entry.bytes().to_vec().into())
                         .message_id(position.to_string())

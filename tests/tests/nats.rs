@@ -586,3 +586,88 @@ async fn a_folder_switched_to_nats_copies_its_log_and_back_again() {
     }
     assert!(again.terminate().await.success());
 }
+
+/// With `--nats`, an attachment's bytes reach the JetStream object store
+/// (bucket `DOCKET_ATTACHMENTS`, named by their SHA-256) before the log
+/// entry naming them reaches the stream; an upload made while NATS is down
+/// is acknowledged as usual and copied when NATS is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_reach_the_object_store_before_their_entries_reach_the_stream() {
+    use sha2::{Digest, Sha256};
+    let mut nats = NatsServer::start();
+    let server = Server::start_with(nats_options(&nats)).await;
+    let tokens = Tokens::for_org(ORG);
+    let id = id_of(&server.open_ok(&tokens.customer, &open_body()).await);
+    let upload = |bytes: &'static [u8]| {
+        let boundary = "docket-nats-boundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"n.txt\"\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        server
+            .post(&format!("/v1/tickets/{id}/attachments"))
+            .bearer_auth(&tokens.customer)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+    };
+    let sha = |bytes: &[u8]| -> String {
+        Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    let first: &[u8] = b"copied while NATS is up\n";
+    let answer = upload(first).reply().await.expect_status(201);
+    let mut expected = vec![(
+        answer["position"].as_u64().expect("a position"),
+        sha(first),
+        first,
+    )];
+    // While NATS is down, uploads are acknowledged as usual.
+    nats.kill();
+    let second: &[u8] = b"uploaded while NATS is down\n";
+    let answer = upload(second).reply().await.expect_status(201);
+    expected.push((
+        answer["position"].as_u64().expect("a position"),
+        sha(second),
+        second,
+    ));
+    nats.restart();
+    let context = jetstream_of(&nats).await;
+    for (position, sha256, bytes) in expected {
+        // Once the stream holds the entry, the bucket holds the bytes.
+        let deadline = std::time::Instant::now() + CATCH_UP;
+        loop {
+            let last = match context.get_stream(LOG_STREAM).await {
+                Ok(mut stream) => stream
+                    .info()
+                    .await
+                    .map_or(0, |info| info.state.last_sequence),
+                Err(_) => 0,
+            };
+            if last >= position {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "position {position} never reached the stream"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let bucket = context
+            .get_object_store("DOCKET_ATTACHMENTS")
+            .await
+            .expect("the attachment bucket");
+        let mut object = bucket.get(&sha256).await.expect("the attachment's object");
+        let mut stored = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut object, &mut stored)
+            .await
+            .expect("read the object");
+        assert_eq!(stored, bytes, "object {sha256}");
+    }
+}

@@ -27,6 +27,10 @@ use tokio::io::AsyncWriteExt;
 use crate::error::AppError;
 use crate::wire::hex;
 
+/// The JetStream object store bucket that holds attachments' bytes with
+/// `--nats`, each object named by its SHA-256.
+pub const ATTACHMENT_BUCKET: &str = "DOCKET_ATTACHMENTS";
+
 /// The folder of attachments inside a data folder.
 pub fn attachments_dir(data_root: &Path) -> PathBuf {
     data_root.join("attachments")
@@ -212,6 +216,64 @@ impl Upload {
                 media_type,
             },
             path: self.path,
+        })
+    }
+}
+
+/// With `--nats`: copies an attachment's bytes to [`ATTACHMENT_BUCKET`]
+/// before the log entry naming them is published to the stream, so every
+/// node that reads the stream can fetch them. Safe to repeat: a bucket
+/// that holds the object is left as it is.
+pub struct AttachmentCopier {
+    store: AttachmentStore,
+    replicas: usize,
+}
+
+impl AttachmentCopier {
+    /// A copier from `store`, making the bucket with `replicas` if missing.
+    pub fn new(store: AttachmentStore, replicas: usize) -> AttachmentCopier {
+        AttachmentCopier { store, replicas }
+    }
+}
+
+impl docket_eventstore::jetstream::BeforePublish for AttachmentCopier {
+    fn before_publish<'a>(
+        &'a self,
+        log: &'a docket_eventstore::jetstream::JetStreamLog,
+        entry: &'a docket_eventstore::StoredEvent,
+    ) -> futures::future::BoxFuture<'a, Result<(), docket_eventstore::StoreError>> {
+        Box::pin(async move {
+            let event = entry.read()?;
+            if event.event_type != "attachment_added" {
+                return Ok(());
+            }
+            let decoded =
+                docket_domain::codec::decode(event.event_type, event.schema_version, event.payload);
+            let Ok(docket_domain::Event::AttachmentAdded(added)) = decoded else {
+                tracing::warn!(
+                    position = event.position,
+                    "an attachment_added entry this build cannot read: its bytes are not copied"
+                );
+                return Ok(());
+            };
+            let path = self.store.path_of(&added.sha256);
+            let mut file = match tokio::fs::File::open(&path).await {
+                Ok(file) => file,
+                Err(error) => {
+                    // Stalling the copy of the whole log would not bring
+                    // the bytes back; `docket-replay verify` names the fault.
+                    tracing::error!(
+                        position = event.position,
+                        sha256 = %added.sha256,
+                        %error,
+                        "the bytes of an attachment are missing from the data folder"
+                    );
+                    return Ok(());
+                }
+            };
+            log.put_object_if_missing(ATTACHMENT_BUCKET, self.replicas, &added.sha256, &mut file)
+                .await?;
+            Ok(())
         })
     }
 }
