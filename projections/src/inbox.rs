@@ -133,6 +133,7 @@ pub(crate) struct InboxValue {
     pub until: u64,
     pub org: OrgId,
     pub category: String,
+    /// Unix nanos (named without its unit: see `IndexedInbox::updated_at`).
     pub opened_at: i64,
     /// The ticket's sales channel, for the `sales_channel` filter.
     pub sales_channel: Option<SalesChannel>,
@@ -178,7 +179,7 @@ pub(crate) fn slot_keys(org: &OrgId, ticket: Uuid, state: &IndexedInbox) -> [Opt
         };
         let suffix = match (sort, state.due_at) {
             (InboxSort::Updated, _) => Key::part().u64(descending(state.updated_at)),
-            (InboxSort::Due, Some(due_at)) => Key::part().u8(0).i64(due_at),
+            (InboxSort::Due, Some(due_at_unix_nanos)) => Key::part().u8(0).i64(due_at_unix_nanos),
             (InboxSort::Due, None) => Key::part().u8(1).u64(descending(state.updated_at)),
         };
         Some(SlotKey {
@@ -255,8 +256,8 @@ fn space(scope: &ScopeKey<'_>, status: Status, sort: InboxSort) -> Vec<u8> {
     key.u8(status).u8(sort).into_vec()
 }
 
-fn descending(at: i64) -> u64 {
-    !((at as u64) ^ (1 << 63))
+fn descending(at_unix_nanos: i64) -> u64 {
+    !((at_unix_nanos as u64) ^ (1 << 63))
 }
 
 /// One page of an inbox.
@@ -368,8 +369,8 @@ struct Filter<'a> {
     org: Option<&'a OrgId>,
     reason: Option<&'a str>,
     sales_channel: Option<&'a SalesChannel>,
-    opened_from: Option<i64>,
-    opened_before: Option<i64>,
+    opened_from_unix_nanos: Option<i64>,
+    opened_before_unix_nanos: Option<i64>,
 }
 
 impl<'a> Filter<'a> {
@@ -379,8 +380,8 @@ impl<'a> Filter<'a> {
             org: query.org.as_ref(),
             reason: query.reason.as_deref(),
             sales_channel: query.sales_channel.as_ref(),
-            opened_from: query.from.map(day_start),
-            opened_before: query
+            opened_from_unix_nanos: query.from.map(day_start),
+            opened_before_unix_nanos: query
                 .to
                 .map(|to| day_start(to).saturating_add(NANOS_PER_DAY)),
         }
@@ -394,10 +395,12 @@ impl<'a> Filter<'a> {
             && self
                 .sales_channel
                 .is_none_or(|channel| value.sales_channel.as_ref() == Some(channel))
-            && self.opened_from.is_none_or(|from| value.opened_at >= from)
             && self
-                .opened_before
-                .is_none_or(|before| value.opened_at < before)
+                .opened_from_unix_nanos
+                .is_none_or(|from_unix_nanos| value.opened_at >= from_unix_nanos)
+            && self
+                .opened_before_unix_nanos
+                .is_none_or(|before_unix_nanos| value.opened_at < before_unix_nanos)
     }
 }
 
@@ -553,8 +556,8 @@ mod tests {
 
     #[test]
     fn descending_reverses_order() {
-        let times = [i64::MIN, -1, 0, 5, i64::MAX];
-        assert!(times
+        let times_unix_nanos = [i64::MIN, -1, 0, 5, i64::MAX];
+        assert!(times_unix_nanos
             .windows(2)
             .all(|w| descending(w[0]) > descending(w[1])));
     }

@@ -188,8 +188,8 @@ pub(crate) fn nanos(at: OffsetDateTime) -> i64 {
 }
 
 /// The instant of unix nanoseconds; every i64 is a valid `OffsetDateTime`.
-pub(crate) fn instant(nanos: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(nanos))
+pub(crate) fn instant(unix_nanos: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_nanos))
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 

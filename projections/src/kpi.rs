@@ -167,14 +167,14 @@ pub(crate) struct SampleChunk {
 pub(crate) type DaySamples = Vec<(String, SampleChunk)>;
 
 /// The UTC day (days since 1970-01-01) of unix nanos.
-pub(crate) fn day_of(at: i64) -> i32 {
-    let day = at.div_euclid(NANOS_PER_DAY);
+pub(crate) fn day_of(at_unix_nanos: i64) -> i32 {
+    let day = at_unix_nanos.div_euclid(NANOS_PER_DAY);
     i32::try_from(day).unwrap_or(if day < 0 { i32::MIN } else { i32::MAX })
 }
 
-/// Whole seconds from `from` to `to`, rounded down.
-pub(crate) fn seconds_between(from: i64, to: i64) -> i64 {
-    (i128::from(to) - i128::from(from))
+/// Whole seconds from `from_unix_nanos` to `to_unix_nanos`, rounded down.
+pub(crate) fn seconds_between(from_unix_nanos: i64, to_unix_nanos: i64) -> i64 {
+    (i128::from(to_unix_nanos) - i128::from(from_unix_nanos))
         .div_euclid(i128::from(NANOS_PER_SECOND))
         .clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
@@ -222,17 +222,17 @@ impl Days {
         }
     }
 
-    /// The row of `org`'s `category` on the UTC day of `at`.
+    /// The row of `org`'s `category` on the UTC day of `at_unix_nanos`.
     pub(crate) fn row(
         &mut self,
         tree: &sled::Tree,
         org: &OrgId,
-        at: i64,
+        at_unix_nanos: i64,
         category: &str,
     ) -> Result<&mut DayRow, ProjectionError> {
         let key = DayKey {
             org: org.clone(),
-            day: day_of(at),
+            day: day_of(at_unix_nanos),
         };
         let rows = self
             .cache
@@ -460,9 +460,9 @@ fn org_rows(
         vec![None]
     };
     // Running first-response clocks past due at `now`, by due day.
-    let lo = i64::from(first.first_day) * NANOS_PER_DAY;
-    let hi = (i64::from(last.end_day) * NANOS_PER_DAY).min(now_unix_nanos);
-    let running_breaches = sla::running_first_responses(tree, org, lo, hi)?;
+    let lo_unix_nanos = i64::from(first.first_day) * NANOS_PER_DAY;
+    let hi_unix_nanos = (i64::from(last.end_day) * NANOS_PER_DAY).min(now_unix_nanos);
+    let running_breaches = sla::running_first_responses(tree, org, lo_unix_nanos, hi_unix_nanos)?;
 
     let mut out = Vec::with_capacity(buckets.len() * groups.len());
     for group in &groups {
@@ -484,8 +484,8 @@ fn org_rows(
             }
             acc.sla_breached += running_breaches
                 .iter()
-                .filter(|(due, category)| {
-                    let day = day_of(*due);
+                .filter(|(due_at_unix_nanos, category)| {
+                    let day = day_of(*due_at_unix_nanos);
                     day >= bucket.first_day && day < bucket.end_day && matches(category)
                 })
                 .count() as u64;

@@ -59,8 +59,9 @@ const COMMITS_REMEMBERED_MAX: usize = 65_536;
 /// The log time between two remembered commits.
 const COMMIT_TIME_STEP_NANOS: i64 = 1_000_000_000;
 
-/// Commit positions and the newest log time by each, oldest first: what
-/// tells which superseded inbox entries are older than the retention.
+/// Commit positions and the newest log time by each (unix nanos), oldest
+/// first: what tells which superseded inbox entries are older than the
+/// retention.
 ///
 /// One commit per second of log time at most: pruning by log time needs no
 /// finer step (the entries superseded by a commit not remembered go with
@@ -73,22 +74,22 @@ const COMMIT_TIME_STEP_NANOS: i64 = 1_000_000_000;
 struct CommitTimes(VecDeque<(u64, i64)>);
 
 impl CommitTimes {
-    fn remember(&mut self, position: u64, log_time: i64) {
-        let within_a_step = self.0.back().is_some_and(|&(_, remembered)| {
-            log_time < remembered.saturating_add(COMMIT_TIME_STEP_NANOS)
+    fn remember(&mut self, position: u64, log_time_unix_nanos: i64) {
+        let within_a_step = self.0.back().is_some_and(|&(_, remembered_unix_nanos)| {
+            log_time_unix_nanos < remembered_unix_nanos.saturating_add(COMMIT_TIME_STEP_NANOS)
         });
         if !within_a_step {
-            self.0.push_back((position, log_time));
+            self.0.push_back((position, log_time_unix_nanos));
         }
     }
 
-    /// Forgets the commits made by `cutoff` (and the oldest past
+    /// Forgets the commits made by `cutoff_unix_nanos` (and the oldest past
     /// `COMMITS_REMEMBERED_MAX`); returns the newest position forgotten
     /// (0: none), up to which superseded entries may go.
-    fn forget_until(&mut self, cutoff: i64) -> u64 {
+    fn forget_until(&mut self, cutoff_unix_nanos: i64) -> u64 {
         let mut forgotten = 0;
-        while let Some(&(position, log_time)) = self.0.front() {
-            if log_time > cutoff && self.0.len() <= COMMITS_REMEMBERED_MAX {
+        while let Some(&(position, log_time_unix_nanos)) = self.0.front() {
+            if log_time_unix_nanos > cutoff_unix_nanos && self.0.len() <= COMMITS_REMEMBERED_MAX {
                 break;
             }
             forgotten = forgotten.max(position);
@@ -108,7 +109,7 @@ pub(crate) struct Incoming {
     /// The ticket whose stream it is (`None`: another stream's, e.g. an
     /// org's policy), parsed by the decoder rather than the applier.
     pub ticket: Option<Uuid>,
-    pub recorded_at: i64,
+    pub recorded_at_unix_nanos: i64,
     /// `None`: an unknown type or undecodable payload, skipped and counted.
     pub event: Option<Event>,
 }
@@ -136,7 +137,7 @@ pub(crate) struct ReadModels {
     /// Writes that need no read-modify-write (order numbers, org entries).
     batch: store::Writes,
     commits: CommitTimes,
-    newest_log_time: i64,
+    newest_log_time_unix_nanos: i64,
 }
 
 impl ReadModels {
@@ -151,7 +152,7 @@ impl ReadModels {
             known_orgs: HashSet::new(),
             batch: store::Writes::default(),
             commits: CommitTimes::default(),
-            newest_log_time: i64::MIN,
+            newest_log_time_unix_nanos: i64::MIN,
         }
     }
 
@@ -163,14 +164,16 @@ impl ReadModels {
         incoming: &Incoming,
         event: &Event,
     ) -> Result<bool, ProjectionError> {
-        self.newest_log_time = self.newest_log_time.max(incoming.recorded_at);
+        self.newest_log_time_unix_nanos = self
+            .newest_log_time_unix_nanos
+            .max(incoming.recorded_at_unix_nanos);
         if let Event::PolicySet(set) = event {
             self.policies.insert(set.org.clone(), set.policy.clone());
             self.dirty_policies.push(set.org.clone());
             return Ok(true);
         }
         if !event.is_of_a_ticket() {
-            let at = keys::instant(incoming.recorded_at);
+            let at = keys::instant(incoming.recorded_at_unix_nanos);
             return text_modules::apply(&mut self.batch, event, incoming.position, at);
         }
         let Some(ticket) = incoming.ticket else {
@@ -211,7 +214,7 @@ impl ReadModels {
         event: &Event,
         opened: &docket_domain::events::TicketOpened,
     ) -> Result<(), ProjectionError> {
-        let at = incoming.recorded_at;
+        let at_unix_nanos = incoming.recorded_at_unix_nanos;
         let meta = meta(incoming);
         let org = &opened.org;
         let policy = policy_for(&mut self.policies, tree, org)?;
@@ -226,7 +229,7 @@ impl ReadModels {
             indexed: Indexed::default(),
         };
         self.days
-            .row(tree, org, at, &opened.reason.category)?
+            .row(tree, org, at_unix_nanos, &opened.reason.category)?
             .opened += 1;
         let number = opened.number.value();
         let block = self
@@ -272,11 +275,11 @@ impl ReadModels {
         let Some(record) = tickets.get_mut(&ticket, || store::ticket(tree, ticket))? else {
             return Ok(());
         };
-        let at = incoming.recorded_at;
+        let at_unix_nanos = incoming.recorded_at_unix_nanos;
         let meta = meta(incoming);
         let org = record.head.org.clone();
         let category = record.head.reason.category.clone();
-        let opened_at = keys::nanos(record.head.opened_at);
+        let opened_at_unix_nanos = keys::nanos(record.head.opened_at);
         let policy = policy_for(policies, tree, &org)?;
         let was_closed = record.state.status == Status::Closed;
         record.clocks.apply(event, meta.recorded_at, policy);
@@ -290,25 +293,28 @@ impl ReadModels {
                     && !record.kpi.first_responded =>
             {
                 record.kpi.first_responded = true;
-                days.row(tree, &org, at, &category)?
+                days.row(tree, &org, at_unix_nanos, &category)?
                     .first_response_s
-                    .push(kpi::seconds_between(opened_at, at));
+                    .push(kpi::seconds_between(opened_at_unix_nanos, at_unix_nanos));
             }
-            Event::Escalated(_) => days.row(tree, &org, at, &category)?.escalated += 1,
+            Event::Escalated(_) => days.row(tree, &org, at_unix_nanos, &category)?.escalated += 1,
             Event::RefundIssued(refund) => days
-                .row(tree, &org, at, &category)?
+                .row(tree, &org, at_unix_nanos, &category)?
                 .add_refund(refund.amount.currency, refund.amount.amount_minor),
             Event::TicketClosed(_) if !was_closed => {
-                let row = days.row(tree, &org, at, &category)?;
+                let row = days.row(tree, &org, at_unix_nanos, &category)?;
                 row.closed += 1;
-                row.resolution_s.push(kpi::seconds_between(opened_at, at));
+                row.resolution_s
+                    .push(kpi::seconds_between(opened_at_unix_nanos, at_unix_nanos));
             }
-            Event::FollowUpOpened(_) => days.row(tree, &org, at, &category)?.follow_ups += 1,
+            Event::FollowUpOpened(_) => {
+                days.row(tree, &org, at_unix_nanos, &category)?.follow_ups += 1
+            }
             _ => {}
         }
         if !record.kpi.first_response_counted {
-            if let Some((due_at, met)) = first_response_outcome(&record.clocks) {
-                let row = days.row(tree, &org, due_at, &category)?;
+            if let Some((due_at_unix_nanos, met)) = first_response_outcome(&record.clocks) {
+                let row = days.row(tree, &org, due_at_unix_nanos, &category)?;
                 if met {
                     row.sla_met += 1;
                 } else {
@@ -385,7 +391,8 @@ impl ReadModels {
                 );
             }
         }
-        self.commits.remember(position, self.newest_log_time);
+        self.commits
+            .remember(position, self.newest_log_time_unix_nanos);
         if history == InboxHistory::Retain {
             let floor = self.prune(tree, &mut batch, position)?;
             checkpoint.cursor_floor = checkpoint.cursor_floor.max(floor);
@@ -414,10 +421,12 @@ impl ReadModels {
         batch: &mut store::Writes,
         position: u64,
     ) -> Result<u64, ProjectionError> {
-        let cutoff = self.newest_log_time.saturating_sub(RETAIN_LOG_NANOS);
+        let cutoff_unix_nanos = self
+            .newest_log_time_unix_nanos
+            .saturating_sub(RETAIN_LOG_NANOS);
         let prune_to = position
             .saturating_sub(RETAIN_POSITIONS)
-            .max(self.commits.forget_until(cutoff));
+            .max(self.commits.forget_until(cutoff_unix_nanos));
         if prune_to == 0 {
             return Ok(0);
         }
@@ -464,8 +473,8 @@ impl IndexWrites<'_> {
     fn ticket(&mut self, record: &mut TicketRecord, ticket: Uuid) -> Result<(), ProjectionError> {
         let org = record.head.org.clone();
         let pending = pending_clocks(record)?;
-        let due_at = pending.iter().map(|(clock, _)| clock.due_at).min();
-        let inbox = self.inbox(record, ticket, due_at)?;
+        let due_at_unix_nanos = pending.iter().map(|(clock, _)| clock.due_at).min();
+        let inbox = self.inbox(record, ticket, due_at_unix_nanos)?;
 
         let sla_space = sla::space(&org);
         for old in &record.indexed.sla {
@@ -487,7 +496,7 @@ impl IndexWrites<'_> {
         record.indexed = Indexed {
             inbox: Some(inbox),
             sla: pending.into_iter().map(|(clock, _)| clock).collect(),
-            due_at,
+            due_at: due_at_unix_nanos,
         };
         Ok(())
     }
@@ -498,7 +507,7 @@ impl IndexWrites<'_> {
         &mut self,
         record: &TicketRecord,
         ticket: Uuid,
-        due_at: Option<i64>,
+        due_at_unix_nanos: Option<i64>,
     ) -> Result<IndexedInbox, ProjectionError> {
         let org = &record.head.org;
         let old = record.indexed.inbox;
@@ -506,7 +515,7 @@ impl IndexWrites<'_> {
             status: record.state.status,
             escalated: record.state.escalated,
             updated_at: keys::nanos(record.state.updated_at),
-            due_at,
+            due_at: due_at_unix_nanos,
             from: old.map_or([0; 4], |old| old.from),
         };
         let old_slots = match &old {
@@ -592,7 +601,8 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// The first-response clock's final outcome, if it has one: `(due, met)`.
+/// The first-response clock's final outcome, if it has one:
+/// `(due_at_unix_nanos, met)`.
 /// Right after `SlaClocks::apply(.., at, ..)` a running clock is not past
 /// due at `at` (apply records earlier breaches first), so running clocks
 /// have none and cost no calendar walk here.
@@ -629,7 +639,7 @@ fn meta(incoming: &Incoming) -> EventMeta {
     EventMeta {
         position: incoming.position,
         version: incoming.version,
-        recorded_at: keys::instant(incoming.recorded_at),
+        recorded_at: keys::instant(incoming.recorded_at_unix_nanos),
     }
 }
 
@@ -654,7 +664,7 @@ pub(crate) fn order_prefix(order_number: &str) -> Key {
 mod tests {
     use super::{CommitTimes, COMMITS_REMEMBERED_MAX};
 
-    const SECOND: i64 = 1_000_000_000;
+    const NANOS_PER_SECOND: i64 = 1_000_000_000;
 
     #[test]
     fn commits_are_remembered_once_per_second_of_log_time_so_a_busy_hour_fits() {
@@ -662,10 +672,12 @@ mod tests {
         // An hour at 200 commits a second: 720,000 commits, ten times the
         // number of entries kept.
         let per_second = 200;
-        for second in 0..3_600i64 {
+        for elapsed_s in 0..3_600i64 {
             for i in 0..per_second {
-                let position = (second * per_second + i + 1) as u64;
-                commits.remember(position, second * SECOND + i * (SECOND / per_second));
+                let position = (elapsed_s * per_second + i + 1) as u64;
+                let log_time_unix_nanos =
+                    elapsed_s * NANOS_PER_SECOND + i * (NANOS_PER_SECOND / per_second);
+                commits.remember(position, log_time_unix_nanos);
             }
         }
         assert_eq!(commits.0.len(), 3_600);
@@ -673,9 +685,9 @@ mod tests {
         // Nothing newer than the cutoff goes: with the hour's start as the
         // cutoff, only the commits of its first second may be pruned.
         assert_eq!(commits.forget_until(0), 1);
-        assert_eq!(commits.forget_until(SECOND / 2), 0);
+        assert_eq!(commits.forget_until(NANOS_PER_SECOND / 2), 0);
         // Half an hour in: up to the first commit of the second at 1,800 s.
-        let forgotten = commits.forget_until(1_800 * SECOND);
+        let forgotten = commits.forget_until(1_800 * NANOS_PER_SECOND);
         assert_eq!(forgotten, (1_800 * per_second + 1) as u64);
         assert_eq!(commits.0.len(), 1_799);
     }

@@ -45,7 +45,11 @@ pub(crate) struct Indexed {
 pub(crate) struct IndexedInbox {
     pub status: Status,
     pub escalated: bool,
+    /// Unix nanos, as every time here. This name and the other unit-less
+    /// ones of stored records stay as they are: `Views::dump` prints them
+    /// (`{:?}`), and the dump of each format is frozen in its fixture.
     pub updated_at: i64,
+    /// The earliest pending due time, unix nanos.
     pub due_at: Option<i64>,
     pub from: [u64; 4],
 }
@@ -54,6 +58,7 @@ pub(crate) struct IndexedInbox {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct IndexedClock {
     pub kind: ClockKind,
+    /// Unix nanos (named without its unit: see `IndexedInbox::updated_at`).
     pub due_at: i64,
     /// Running (its breach, if any, is decided at query time), or breached
     /// and unanswered (already final, counted by KPIs).

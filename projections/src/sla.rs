@@ -107,9 +107,9 @@ pub(crate) fn space(org: &OrgId) -> Vec<u8> {
 }
 
 /// An entry's suffix within its org's space.
-pub(crate) fn suffix(due_at: i64, ticket: Uuid, kind: ClockKind) -> Vec<u8> {
+pub(crate) fn suffix(due_at_unix_nanos: i64, ticket: Uuid, kind: ClockKind) -> Vec<u8> {
     Key::part()
-        .i64(due_at)
+        .i64(due_at_unix_nanos)
         .uuid(ticket)
         .u8(kind_byte(kind))
         .into_vec()
@@ -142,20 +142,21 @@ fn kind_of(byte: u8) -> Option<ClockKind> {
 /// One SLA entry, parsed.
 pub(crate) struct SlaEntry {
     pub org: OrgId,
-    pub due_at: i64,
+    pub due_at_unix_nanos: i64,
     pub ticket: Uuid,
     pub kind: ClockKind,
     pub value: SlaValue,
 }
 
-/// The entries of `org` with `lo <= due < hi`, in due order.
+/// The entries of `org` with `lo_unix_nanos <= due < hi_unix_nanos`, in
+/// due order.
 pub(crate) fn entries(
     tree: &sled::Tree,
     org: &OrgId,
-    lo: Option<i64>,
-    hi: Option<i64>,
+    lo_unix_nanos: Option<i64>,
+    hi_unix_nanos: Option<i64>,
 ) -> impl Iterator<Item = Result<SlaEntry, ProjectionError>> {
-    let from = lo.map(|lo| Key::part().i64(lo).into_vec());
+    let from = lo_unix_nanos.map(|lo_unix_nanos| Key::part().i64(lo_unix_nanos).into_vec());
     let scan = Scan::new(
         tree,
         &space(org),
@@ -168,22 +169,22 @@ pub(crate) fn entries(
     scan.map(move |entry| {
         let (suffix, value) = entry?;
         let mut reader = KeyReader::new(&suffix);
-        let (Some(due_at), Some(ticket), Some(kind)) =
+        let (Some(due_at_unix_nanos), Some(ticket), Some(kind)) =
             (reader.i64(), reader.uuid(), reader.u8().and_then(kind_of))
         else {
             return Err(ProjectionError::corrupt("sla entry", "unparseable suffix"));
         };
-        Ok((due_at, ticket, kind, value))
+        Ok((due_at_unix_nanos, ticket, kind, value))
     })
-    .take_while(move |entry| match (entry, hi) {
-        (Ok((due_at, ..)), Some(hi)) => *due_at < hi,
+    .take_while(move |entry| match (entry, hi_unix_nanos) {
+        (Ok((due_at_unix_nanos, ..)), Some(hi_unix_nanos)) => *due_at_unix_nanos < hi_unix_nanos,
         _ => true,
     })
     .map(move |entry| {
-        let (due_at, ticket, kind, value) = entry?;
+        let (due_at_unix_nanos, ticket, kind, value) = entry?;
         Ok(SlaEntry {
             org: org.clone(),
-            due_at,
+            due_at_unix_nanos,
             ticket,
             kind,
             value: store::decode("sla entry", &value)?,
@@ -211,15 +212,15 @@ pub(crate) fn list(
     query: &SlaQuery,
     now: OffsetDateTime,
 ) -> Result<Vec<SlaItem>, ProjectionError> {
-    let now_nanos = keys::nanos(now);
+    let now_unix_nanos = keys::nanos(now);
     let mut items = Vec::new();
     for org in orgs_of(tree, &query.scope, query.org.as_ref())? {
         // Breached: due < now (strictly past). At risk: due >= now.
-        let (lo, hi) = match query.state {
-            SlaState::Breached => (None, Some(now_nanos)),
-            SlaState::AtRisk { .. } => (Some(now_nanos), None),
+        let (lo_unix_nanos, hi_unix_nanos) = match query.state {
+            SlaState::Breached => (None, Some(now_unix_nanos)),
+            SlaState::AtRisk { .. } => (Some(now_unix_nanos), None),
         };
-        for entry in entries(tree, &org, lo, hi) {
+        for entry in entries(tree, &org, lo_unix_nanos, hi_unix_nanos) {
             let entry = entry?;
             let view = entry.value.clock.view(now);
             let wanted = match query.state {
@@ -236,7 +237,7 @@ pub(crate) fn list(
                 number: entry.value.number,
                 org: entry.org.clone(),
                 clock: entry.kind,
-                due_at: Some(keys::instant(entry.due_at)),
+                due_at: Some(keys::instant(entry.due_at_unix_nanos)),
                 breached: view.breached,
                 business_seconds_left: view.business_seconds_left,
             });
@@ -257,24 +258,26 @@ fn visible(tree: &sled::Tree, scope: &Scope, ticket: Uuid) -> Result<bool, Proje
     Ok(store::ticket(tree, ticket)?.is_some_and(|record| record.state.escalated))
 }
 
-/// The running first-response clocks of `org` due in `[lo, hi)`: KPIs count
-/// them as breached when `hi` is "now" (finished clocks are in day rows).
+/// The running first-response clocks of `org` due in
+/// `[lo_unix_nanos, hi_unix_nanos)`, with their due times (unix nanos):
+/// KPIs count them as breached when `hi_unix_nanos` is "now" (finished
+/// clocks are in day rows).
 pub(crate) fn running_first_responses(
     tree: &sled::Tree,
     org: &OrgId,
-    lo: i64,
-    hi: i64,
+    lo_unix_nanos: i64,
+    hi_unix_nanos: i64,
 ) -> Result<Vec<(i64, String)>, ProjectionError> {
     let mut found = Vec::new();
-    if lo >= hi {
+    if lo_unix_nanos >= hi_unix_nanos {
         return Ok(found);
     }
-    for entry in entries(tree, org, Some(lo), Some(hi)) {
+    for entry in entries(tree, org, Some(lo_unix_nanos), Some(hi_unix_nanos)) {
         let entry = entry?;
         if entry.kind == ClockKind::FirstResponse
             && matches!(entry.value.clock.state, ClockState::Running { .. })
         {
-            found.push((entry.due_at, entry.value.category));
+            found.push((entry.due_at_unix_nanos, entry.value.category));
         }
     }
     Ok(found)
@@ -310,14 +313,14 @@ pub(crate) fn breaches_to_report(
     notified: &sled::Tree,
     now: OffsetDateTime,
 ) -> Result<BreachReport, ProjectionError> {
-    let now_nanos = keys::nanos(now);
+    let now_unix_nanos = keys::nanos(now);
     let mut pending = BTreeSet::new();
     let mut notices = Vec::new();
     let mut record = sled::Batch::default();
     for org in store::orgs(tree)? {
-        for entry in entries(tree, &org, None, Some(now_nanos)) {
+        for entry in entries(tree, &org, None, Some(now_unix_nanos)) {
             let entry = entry?;
-            let key = notified_key(entry.ticket, entry.kind, entry.due_at);
+            let key = notified_key(entry.ticket, entry.kind, entry.due_at_unix_nanos);
             if !notified.contains_key(&key)? {
                 record.insert(key.clone(), &[][..]);
                 notices.push(BreachNotice {
@@ -325,7 +328,7 @@ pub(crate) fn breaches_to_report(
                     number: entry.value.number,
                     org: entry.org.clone(),
                     clock: entry.kind,
-                    due_at: keys::instant(entry.due_at),
+                    due_at: keys::instant(entry.due_at_unix_nanos),
                 });
             }
             pending.insert(key.into_vec());
@@ -350,6 +353,9 @@ pub(crate) fn record_reported(
     Ok(())
 }
 
-fn notified_key(ticket: Uuid, kind: ClockKind, due_at: i64) -> Key {
-    Key::new(b'B').uuid(ticket).u8(kind_byte(kind)).i64(due_at)
+fn notified_key(ticket: Uuid, kind: ClockKind, due_at_unix_nanos: i64) -> Key {
+    Key::new(b'B')
+        .uuid(ticket)
+        .u8(kind_byte(kind))
+        .i64(due_at_unix_nanos)
 }

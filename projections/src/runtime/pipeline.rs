@@ -161,7 +161,7 @@ fn decode_all(events: Vec<StoredEvent>) -> Result<Vec<Incoming>, ProjectionError
                 position: entry.position,
                 version: entry.version,
                 ticket: ticket_of_stream(entry.stream),
-                recorded_at: entry.recorded_at_unix_nanos,
+                recorded_at_unix_nanos: entry.recorded_at_unix_nanos,
             })
         })
         .collect()
