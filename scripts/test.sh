@@ -12,20 +12,26 @@ if ! command -v nats-server >/dev/null 2>&1; then
     $SUDO apt-get install -y -qq nats-server
 fi
 
-# schemathesis fuzzes the served OpenAPI document (tests/tests/openapi_conformance.rs).
+# Python test tools from PyPI, in a venv of their own: schemathesis fuzzes
+# the served OpenAPI document (tests/tests/openapi_conformance.rs); aiosmtpd
+# is the real SMTP server of the mail tests (tests/src/smtp_support.rs).
 SCHEMATHESIS_VERSION=4.32.5
+AIOSMTPD_VERSION=1.4.6
 VENV=target/test-venv
-if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
-    echo "installing schemathesis $SCHEMATHESIS_VERSION (PyPI) into $VENV ..."
+if ! "$VENV/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION" \
+    || ! "$VENV/bin/python" -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null; then
+    echo "installing schemathesis $SCHEMATHESIS_VERSION and aiosmtpd $AIOSMTPD_VERSION (PyPI) into $VENV ..."
     if ! python3 -m venv "$VENV" 2>/dev/null; then
         if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
         $SUDO apt-get update -qq
         $SUDO apt-get install -y -qq python3-venv
         python3 -m venv "$VENV"
     fi
-    "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+        "schemathesis==$SCHEMATHESIS_VERSION" "aiosmtpd==$AIOSMTPD_VERSION"
 fi
 export DOCKET_SCHEMATHESIS="$PWD/$VENV/bin/schemathesis"
+export DOCKET_TEST_PYTHON="$PWD/$VENV/bin/python"
 
 cargo build --locked --workspace --bins
 DOCKET_TEST_PREBUILT=1 cargo test --locked --workspace -- --test-threads=2

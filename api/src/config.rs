@@ -63,9 +63,27 @@ pub struct ServerArgs {
     /// is taken; one more byte is 413 `attachment_too_large`).
     #[arg(long, env = "DOCKET_ATTACHMENT_MAX_BYTES", default_value_t = 25 * 1024 * 1024)]
     pub attachment_max_bytes: u64,
+    /// The SMTP server notifications go through: `smtp://host:port`,
+    /// `smtp+starttls://…` or `smtps://…`, optionally `user:password@`.
+    /// Mail is off unless this and `--mail-from` are both given.
+    #[arg(long, env = "DOCKET_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The `From` address (and envelope sender) of notifications.
+    #[arg(long, env = "DOCKET_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// The base of links in notifications; default `http://<listen>`.
+    #[arg(long, env = "DOCKET_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 impl ServerArgs {
+    /// `--public-url`, or `http://<listen>`.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
     /// `--request-timeout-ms` as a `Duration`.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.request_timeout_ms)

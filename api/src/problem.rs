@@ -319,7 +319,9 @@ impl From<docket_app::AppError> for ApiError {
             | E::SecretCreate { .. }
             | E::SecretEmpty { .. }
             | E::AttachmentStore { .. }
-            | E::AttachmentMissing { .. } => ApiError::internal(detail),
+            | E::AttachmentMissing { .. }
+            | E::MailConfig(_)
+            | E::Notifier { .. } => ApiError::internal(detail),
             E::AttachmentTooLarge { .. } => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "attachment_too_large",

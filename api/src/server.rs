@@ -14,8 +14,10 @@ use docket_app::attachments::{AttachmentCopier, AttachmentStore};
 use docket_app::clock::ServerClock;
 use docket_app::commands::Commands;
 use docket_app::datadir::{load_secret, DataDir, SecretSource};
+use docket_app::notifier::{MailConfig, Notifier};
 use docket_app::reads::Reads;
 use docket_app::views::Views;
+use docket_app::AppError;
 use docket_eventstore::jetstream::BeforePublish;
 
 use crate::auth::Keys;
@@ -66,6 +68,22 @@ pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), ServerErr
         None => None,
     };
     let attachments = AttachmentStore::open(&data_dir.root, server.attachment_max_bytes)?;
+    let mail =
+        match (&server.smtp_url, &server.mail_from) {
+            (Some(url), Some(from)) => Some(MailConfig::new(url, from, &server.public_url())?),
+            (None, None) => None,
+            _ => return Err(ServerError::App(AppError::MailConfig(
+                "--smtp-url and --mail-from go together: give both to mail, neither for no mail"
+                    .to_owned(),
+            ))),
+        };
+    let notifier = match mail {
+        Some(config) => {
+            tracing::info!("mailing notifications through the SMTP server");
+            Some(Notifier::start(store.clone(), &data_dir.root, config)?)
+        }
+        None => None,
+    };
     // Attachments' bytes reach the object store before the entry naming
     // them reaches the stream.
     let copier: Arc<dyn BeforePublish> = Arc::new(AttachmentCopier::new(attachments.clone(), 1));
@@ -109,6 +127,9 @@ pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), ServerErr
             );
         }
         replicator.stop().await;
+    }
+    if let Some(notifier) = notifier {
+        notifier.stop().await;
     }
     views.stop().await;
     drop(state);

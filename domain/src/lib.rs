@@ -14,6 +14,7 @@ pub mod codec;
 pub mod contact;
 pub mod error;
 pub mod events;
+pub mod notify;
 pub mod policy;
 pub mod sla;
 pub mod status;

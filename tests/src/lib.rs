@@ -5,5 +5,6 @@
 
 pub mod harness;
 pub mod nats_support;
+pub mod smtp_support;
 pub mod store_support;
 pub mod ticket_log;

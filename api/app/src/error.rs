@@ -124,6 +124,19 @@ pub enum AppError {
         sha256: String,
     },
 
+    /// The mail settings (`--smtp-url`, `--mail-from`) are not usable.
+    #[error("mail: {0}")]
+    MailConfig(String),
+
+    /// The notifier's folder or checkpoint could not be written.
+    #[error("notifier {path}: {source}")]
+    Notifier {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+
     /// The data folder could not be created.
     #[error("cannot create the data folder {path}: {source}")]
     DataDirCreate {

@@ -21,6 +21,7 @@ pub mod datadir;
 pub mod error;
 pub mod history;
 pub mod idempotency;
+pub mod notifier;
 pub mod reads;
 pub mod text_modules;
 pub mod views;
