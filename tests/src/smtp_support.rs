@@ -20,6 +20,8 @@ pub struct SmtpServer {
     child: Option<Child>,
     addr: SocketAddr,
     dir: TempDir,
+    /// Arguments of `tests/smtp/faulty_smtp.py`; `None`: plain aiosmtpd.
+    faults: Option<Vec<String>>,
 }
 
 /// One message as the server stored it.
@@ -54,11 +56,22 @@ fn python() -> PathBuf {
 impl SmtpServer {
     /// Starts `aiosmtpd` on a free port with an empty Maildir.
     pub fn start() -> SmtpServer {
+        SmtpServer::start_with(None)
+    }
+
+    /// Starts `tests/smtp/faulty_smtp.py` with `faults` (`--refuse A`,
+    /// `--defer N`, `--drop N`): an aiosmtpd that misbehaves on purpose.
+    pub fn start_faulty(faults: &[&str]) -> SmtpServer {
+        SmtpServer::start_with(Some(faults.iter().map(|f| f.to_string()).collect()))
+    }
+
+    fn start_with(faults: Option<Vec<String>>) -> SmtpServer {
         let dir = tempfile::tempdir().expect("a Maildir folder");
         let mut server = SmtpServer {
             child: None,
             addr: free_port(),
             dir,
+            faults,
         };
         server.launch();
         server
@@ -124,11 +137,22 @@ impl SmtpServer {
 
     fn launch(&mut self) {
         let log = std::fs::File::create(self.dir.path().join("aiosmtpd.log")).expect("a log file");
-        let child = Command::new(python())
-            .args(["-m", "aiosmtpd", "-n", "--smtputf8", "-l"])
-            .arg(self.addr.to_string())
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(self.maildir())
+        let mut command = Command::new(python());
+        match &self.faults {
+            None => command
+                .args(["-m", "aiosmtpd", "-n", "--smtputf8", "-l"])
+                .arg(self.addr.to_string())
+                .args(["-c", "aiosmtpd.handlers.Mailbox"])
+                .arg(self.maildir()),
+            Some(faults) => command
+                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/smtp/faulty_smtp.py"))
+                .arg("--port")
+                .arg(self.addr.port().to_string())
+                .arg("--maildir")
+                .arg(self.maildir())
+                .args(faults),
+        };
+        let child = command
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("the log file"))
             .stderr(log)

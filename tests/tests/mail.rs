@@ -343,3 +343,65 @@ async fn no_mail_is_lost_when_docketd_is_killed_while_mailing() {
         ids.len() - unique.len()
     );
 }
+
+async fn metric(server: &Server, name: &str) -> f64 {
+    let text = server
+        .get("/metrics")
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find(|line| line.starts_with(name))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_recipient_is_counted_not_retried_and_the_other_side_still_gets_its_mail() {
+    let smtp = SmtpServer::start_faulty(&["--refuse", "refused@example.com"]);
+    let server = Server::start_with(mail_options(&smtp)).await;
+    let tokens = Tokens::for_org(ORG);
+    set_team_address(&server, "team@acme.example").await;
+    let mut body = open_body();
+    body["contact"] = json!({"email": "refused@example.com"});
+    server.open_ok(&tokens.customer, &body).await;
+    body["contact"] = json!({"email": "fine@example.com"});
+    server.open_ok(&tokens.customer, &body).await;
+    // Team, team, and the second requester: the refused one is skipped.
+    let mails: Vec<Read> = smtp.wait_for(3, WAIT).iter().map(read).collect();
+    assert_eq!(
+        mails.len(),
+        3,
+        "{:?}",
+        mails.iter().map(|m| &m.to).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        mails
+            .iter()
+            .filter(|m| m.to.contains("team@acme.example"))
+            .count(),
+        2
+    );
+    assert!(mails.iter().any(|m| m.to.contains("fine@example.com")));
+    assert!(metric(&server, "docket_mail_rejected_total").await >= 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deferred_or_cut_mail_is_sent_again_with_the_same_message_id() {
+    // The first DATA is cut off mid-way, the next two answered 451.
+    let smtp = SmtpServer::start_faulty(&["--drop", "1", "--defer", "2"]);
+    let server = Server::start_with(mail_options(&smtp)).await;
+    let tokens = Tokens::for_org(ORG);
+    let mut body = open_body();
+    body["contact"] = json!({"email": "later@example.com"});
+    let id = id_of(&server.open_ok(&tokens.customer, &body).await);
+    let mails: Vec<Read> = smtp.wait_for(1, WAIT).iter().map(read).collect();
+    assert_eq!(mails.len(), 1, "{}", server.log());
+    assert!(mails[0].message_id.contains(&format!(".requester.{id}@")));
+    assert!(metric(&server, "docket_mail_retried_total").await >= 3.0);
+    assert_eq!(metric(&server, "docket_mail_rejected_total").await, 0.0);
+}
