@@ -123,13 +123,35 @@ impl MediaTypeSniffer {
             self.is_text = Some(false);
             return;
         }
-        let mut bytes = std::mem::take(&mut self.pending);
-        bytes.extend_from_slice(chunk);
-        match std::str::from_utf8(&bytes) {
+        // A character cut at the end of the last chunk is completed by the
+        // first bytes of this one: check that seam, then the rest in place
+        // (a chunk is never copied whole).
+        let mut rest = chunk;
+        if let Some(&lead) = self.pending.first() {
+            let length = match lead {
+                0xf0.. => 4,
+                0xe0.. => 3,
+                _ => 2,
+            };
+            let need = length - self.pending.len();
+            let take = need.min(chunk.len());
+            let mut seam = std::mem::take(&mut self.pending);
+            seam.extend_from_slice(&chunk[..take]);
+            if take < need {
+                // Still cut: `finish` refuses a text that ends so.
+                self.pending = seam;
+                return;
+            }
+            if std::str::from_utf8(&seam).is_err() {
+                self.is_text = Some(false);
+                return;
+            }
+            rest = &chunk[take..];
+        }
+        match std::str::from_utf8(rest) {
             Ok(_) => {}
-            // A sequence cut at the end is completed by the next chunk.
             Err(error) if error.error_len().is_none() => {
-                self.pending = bytes[error.valid_up_to()..].to_vec();
+                self.pending = rest[error.valid_up_to()..].to_vec();
             }
             Err(_) => self.is_text = Some(false),
         }
@@ -350,5 +372,33 @@ mod tests {
             AttachmentName::sanitize(&long).as_str().chars().count(),
             255
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn text_is_told_the_same_however_the_bytes_are_cut(
+            text in "[a-zé€😀 \\n<#!]{0,40}",
+            cuts in proptest::collection::vec(0usize..200, 0..6),
+            spoil in proptest::option::of(0usize..200),
+        ) {
+            let mut bytes = text.into_bytes();
+            if let Some(at) = spoil {
+                if !bytes.is_empty() {
+                    let at = at % bytes.len();
+                    bytes[at] = 0xff;
+                }
+            }
+            let whole = sniff(&[&bytes]).is_ok();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(bytes.len())).collect();
+            cuts.sort_unstable();
+            let mut pieces: Vec<&[u8]> = Vec::new();
+            let mut from = 0;
+            for cut in cuts {
+                pieces.push(&bytes[from..cut]);
+                from = cut;
+            }
+            pieces.push(&bytes[from..]);
+            proptest::prop_assert_eq!(sniff(&pieces).is_ok(), whole);
+        }
     }
 }
