@@ -239,7 +239,7 @@ pub struct ClockBody {
 pub struct AttachmentForm {
     /// The file, with a filename: PNG, JPEG, GIF, WebP, PDF, MP4, WebM,
     /// QuickTime or plain text, told from its bytes; at most
-    /// `--attachment-max-bytes` (default 25 MiB).
+    /// `--attachment-max-bytes` (default 26214400 bytes).
     #[schema(value_type = String, format = Binary)]
     pub file: Vec<u8>,
     /// `public` (the default) or `internal`.

@@ -11,13 +11,14 @@
 //!
 //! It starts `docketd` (the one next to this binary unless `--docketd`) on a
 //! free port, with a known `DOCKET_JWT_SECRET`, `--attachment-max-bytes`
-//! 25 MiB and its data folder in a fresh temp folder under `--dir`. For
+//! `ATTACHMENT_BYTES_MAX` and its data folder in a fresh temp folder under
+//! `--dir`. For
 //! each size, in this order:
 //! - one ticket per client (more past `ATTACHMENTS_PER_TICKET_MAX`), opened
 //!   by that client's customer token;
 //! - the ceiling: the same number of files of the same size, written from
 //!   `--clients` threads into a folder beside docketd's data (so on the
-//!   same filesystem), each in 1 MiB `write`s into a temporary folder,
+//!   same filesystem), each in `CHUNK_BYTES` `write`s into a temporary folder,
 //!   `fdatasync`ed, renamed into one of 256 folders and that folder
 //!   `fsync`ed (the parent too when the folder is new), as docketd places
 //!   an attachment. No hashing, no HTTP: what the disk allows;
@@ -26,7 +27,7 @@
 //!   upload when the previous one was answered). Every upload is distinct
 //!   ASCII text (its first line numbers it), so every one is hashed,
 //!   written, `fsync`ed and placed, none found already stored; the body is
-//!   sent from memory in 1 MiB chunks without copying the payload. Latency:
+//!   sent from memory in `CHUNK_BYTES` chunks without copying it. Latency:
 //!   from the request to the whole 201 answer; MiB/s: the files' bytes over
 //!   the run's wall time. docketd's `VmRSS` is sampled every
 //!   `--rss-every-ms`: the baseline right before, the peak during;
@@ -35,8 +36,7 @@
 //!   phases are `--pause-ms` apart and the ceiling brackets the uploads.
 //!
 //! Memory that does not grow with the size of an upload shows as the same
-//! RSS peak during 25 MiB x 8 as during 1 MiB x 8 (200 MiB against 8 MiB of
-//! bodies in flight).
+//! RSS peak with the largest files in flight as with the smallest.
 //!
 //! The targets, the commands and the current figures: `docs/benchmarks.md`,
 //! "Attachment uploads".
@@ -148,7 +148,7 @@ struct SizeRun {
     rss: RssRun,
     server_cpu_s: Option<f64>,
     client_cpu_s: f64,
-    /// The ceiling measured right before the uploads and right after.
+    /// The ceiling taken right before the uploads and right after.
     ceilings: [CeilingRun; 2],
 }
 
@@ -469,7 +469,7 @@ fn run_ceiling(
     Ok(CeilingRun { wall, file_us })
 }
 
-/// One ceiling file, in microseconds: 1 MiB writes, `fdatasync`, rename
+/// One ceiling file, in microseconds: `CHUNK_BYTES` writes, `fdatasync`, rename
 /// into a folder named as docketd names them (2 hex), `fsync` of that
 /// folder, and of `dir` when the folder is new.
 fn place_one(dir: &Path, tmp: &Path, file: usize, bytes: &[u8]) -> std::io::Result<u64> {
