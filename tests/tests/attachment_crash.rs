@@ -52,7 +52,7 @@ async fn every_acknowledged_upload_survives_sigkill_and_no_temporary_file_remain
         let url = server.url(&format!("/v1/tickets/{ticket}/attachments"));
         let mut uploads = Vec::new();
         for i in 0..UPLOADS_PER_ROUND {
-            let size = rand::rng().random_range(10_000..600_000);
+            let size = rand::rng().random_range(2_000_000..8_000_000);
             // Distinct text per upload (text/plain is the cheapest type to make).
             let line = format!("round {round} upload {i} ");
             let bytes: Vec<u8> = line.bytes().cycle().take(size).collect();
@@ -81,7 +81,7 @@ async fn every_acknowledged_upload_survives_sigkill_and_no_temporary_file_remain
                 })
             }));
         }
-        let delay_ms = rand::rng().random_range(0..120);
+        let delay_ms = rand::rng().random_range(0..30);
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
         server = server.crash_and_restart().await;
         for upload in uploads {

@@ -31,6 +31,9 @@ use crate::error::AppError;
 
 /// Events read per batch of the log.
 const READ_BATCH: usize = 256;
+/// Tickets whose facts are kept between their mails; the map is cleared
+/// when full (a miss reads the ticket's first event again).
+const TICKET_FACTS_MAX: usize = 65_536;
 /// First wait before a mail is tried again.
 const RETRY_MIN: Duration = Duration::from_millis(200);
 /// Longest wait between two tries (contract: backoff up to 60 s).
@@ -245,7 +248,7 @@ impl Mailer {
             return;
         };
         if let Event::TicketOpened(opened) = &event {
-            self.tickets.insert(ticket_id, facts_of(opened, position));
+            self.remember(ticket_id, facts_of(opened, position));
         }
         let Some(facts) = self.ticket_facts(ticket_id) else {
             return;
@@ -385,8 +388,15 @@ impl Mailer {
             return None;
         };
         let facts = facts_of(&opened, entry.position);
-        self.tickets.insert(ticket_id, facts.clone());
+        self.remember(ticket_id, facts.clone());
         Some(facts)
+    }
+
+    fn remember(&mut self, ticket_id: TicketId, facts: TicketFacts) {
+        if self.tickets.len() >= TICKET_FACTS_MAX {
+            self.tickets.clear();
+        }
+        self.tickets.insert(ticket_id, facts);
     }
 
     /// The team's address in the policy in force at `position`.
