@@ -82,14 +82,6 @@ impl MediaType {
             other => other.as_str(),
         }
     }
-
-    /// Whether people are shown it inline as a picture (previews).
-    pub fn is_image(&self) -> bool {
-        matches!(
-            self,
-            MediaType::Png | MediaType::Jpeg | MediaType::Gif | MediaType::Webp
-        )
-    }
 }
 
 impl fmt::Display for MediaType {

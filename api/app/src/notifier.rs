@@ -93,7 +93,6 @@ impl MailConfig {
 pub struct Notifier {
     task: JoinHandle<()>,
     stop: watch::Sender<bool>,
-    checkpoint: watch::Receiver<u64>,
 }
 
 impl Notifier {
@@ -124,7 +123,6 @@ impl Notifier {
             .timeout(Some(SMTP_TIMEOUT))
             .build();
         let (stop, stopped) = watch::channel(false);
-        let (checkpoint_tx, checkpoint) = watch::channel(from);
         let mailer = Mailer {
             store,
             config,
@@ -133,17 +131,8 @@ impl Notifier {
             tickets: HashMap::new(),
             team_addresses: HashMap::new(),
         };
-        let task = tokio::spawn(mailer.run(from, stopped, checkpoint_tx));
-        Ok(Notifier {
-            task,
-            stop,
-            checkpoint,
-        })
-    }
-
-    /// The last log position whose mails are done.
-    pub fn checkpoint(&self) -> u64 {
-        *self.checkpoint.borrow()
+        let task = tokio::spawn(mailer.run(from, stopped));
+        Ok(Notifier { task, stop })
     }
 
     /// Stops after the mail being sent (a SIGTERM stop: what follows is
@@ -182,13 +171,9 @@ struct Mailer {
 }
 
 impl Mailer {
-    async fn run(
-        mut self,
-        from: u64,
-        mut stopped: watch::Receiver<bool>,
-        checkpoint: watch::Sender<u64>,
-    ) {
+    async fn run(mut self, from: u64, mut stopped: watch::Receiver<bool>) {
         let mut subscription = self.store.subscribe(from + 1);
+        let mut done = from;
         loop {
             let batch = tokio::select! {
                 batch = subscription.next_stored_batch(READ_BATCH) => batch,
@@ -201,7 +186,6 @@ impl Mailer {
                     return;
                 }
             };
-            let mut done = *checkpoint.borrow();
             for entry in &batch {
                 if *stopped.borrow() {
                     return;
@@ -212,7 +196,6 @@ impl Mailer {
             if let Err(error) = write_checkpoint(&self.checkpoint_path, done) {
                 tracing::error!(%error, "cannot record the notifier's checkpoint; mails may repeat");
             }
-            checkpoint.send_replace(done);
             metrics::gauge!("docket_mail_lag_positions")
                 .set(self.store.head().position.saturating_sub(done) as f64);
         }
