@@ -23,11 +23,14 @@ use docket_domain::types::{OrgId, TicketId};
 use docket_eventstore::{Store, StoredEvent};
 use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::message::Mailbox;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::Message;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::error::AppError;
+
+mod smtp;
+use smtp::{SmtpClient, SmtpServer};
 
 /// Events read per batch of the log.
 const READ_BATCH: usize = 256;
@@ -45,7 +48,7 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 /// How docketd mails: the server, the sender, the base of links.
 #[derive(Debug, Clone)]
 pub struct MailConfig {
-    smtp_url: String,
+    server: SmtpServer,
     from: Mailbox,
     from_domain: String,
     public_url: String,
@@ -56,21 +59,8 @@ impl MailConfig {
     /// optional `user:password@`), `--mail-from` and `--public-url`.
     pub fn new(smtp_url: &str, mail_from: &str, public_url: &str) -> Result<MailConfig, AppError> {
         let invalid = |detail: String| AppError::MailConfig(detail);
-        let smtp_url = match smtp_url.split_once("://") {
-            Some(("smtp", rest)) => format!("smtp://{rest}"),
-            Some(("smtps", rest)) => format!("smtps://{rest}"),
-            Some(("smtp+starttls", rest)) => {
-                let separator = if rest.contains('?') { '&' } else { '?' };
-                format!("smtp://{rest}{separator}tls=required")
-            }
-            _ => {
-                return Err(invalid(format!(
-                    "--smtp-url {smtp_url:?} must start with smtp://, smtp+starttls:// or smtps://"
-                )))
-            }
-        };
-        AsyncSmtpTransport::<Tokio1Executor>::from_url(&smtp_url)
-            .map_err(|error| invalid(format!("--smtp-url: {error}")))?;
+        let server =
+            SmtpServer::parse(smtp_url).map_err(|error| invalid(format!("--smtp-url {error}")))?;
         let address = EmailAddress::parse(mail_from).map_err(|_| {
             invalid(format!(
                 "--mail-from {mail_from:?} is not an e-mail address"
@@ -81,7 +71,7 @@ impl MailConfig {
             .parse()
             .map_err(|error| invalid(format!("--mail-from: {error}")))?;
         Ok(MailConfig {
-            smtp_url,
+            server,
             from,
             from_domain: address.domain().to_owned(),
             public_url: public_url.trim_end_matches('/').to_owned(),
@@ -118,15 +108,12 @@ impl Notifier {
                 head
             }
         };
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.smtp_url)
-            .map_err(|error| AppError::MailConfig(error.to_string()))?
-            .timeout(Some(SMTP_TIMEOUT))
-            .build();
+        let client = SmtpClient::new(config.server.clone(), SMTP_TIMEOUT);
         let (stop, stopped) = watch::channel(false);
         let mailer = Mailer {
             store,
             config,
-            transport,
+            client,
             checkpoint_path,
             tickets: HashMap::new(),
             team_addresses: HashMap::new(),
@@ -163,7 +150,7 @@ struct TicketFacts {
 struct Mailer {
     store: Store,
     config: MailConfig,
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    client: SmtpClient,
     checkpoint_path: PathBuf,
     tickets: HashMap<TicketId, TicketFacts>,
     /// Each org's `notify_email` changes, `(position, address)`, in order.
@@ -255,17 +242,17 @@ impl Mailer {
     }
 
     /// Sends until the server accepts or refuses for good.
-    async fn send(&self, message: Message, position: u64, side: Side) {
+    async fn send(&mut self, message: Message, position: u64, side: Side) {
         let mut backoff = RETRY_MIN;
+        let envelope = message.envelope().clone();
+        let bytes = message.formatted();
         loop {
-            match self.transport.send(message.clone()).await {
-                Ok(_) => {
+            match self.client.send(&envelope, &bytes).await {
+                Ok(()) => {
                     metrics::counter!("docket_mail_sent_total").increment(1);
                     return;
                 }
-                // A 5xx, or a mail this server can never take (a non-ASCII
-                // address to a server without SMTPUTF8): retrying cannot help.
-                Err(error) if error.is_permanent() || error.is_client() => {
+                Err(error) if error.is_final() => {
                     metrics::counter!("docket_mail_rejected_total").increment(1);
                     tracing::warn!(position, side = side.as_str(), %error, "a mail was refused for good; not retried");
                     return;

@@ -140,6 +140,10 @@ struct Cli {
     /// Threads of the client's runtime.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Commands per second in all, spread evenly over the clients (each
+    /// client paces itself); by default every client runs flat out.
+    #[arg(long)]
+    rate: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -223,6 +227,8 @@ struct RunCtx {
     window: Window,
     ticket_limit: Option<u64>,
     tickets_taken: AtomicU64,
+    /// Time between two commands of one client under `--rate`.
+    pace: Option<Duration>,
 }
 
 fn main() -> ExitCode {
@@ -327,6 +333,10 @@ async fn run_levels(
             },
             ticket_limit: cli.tickets,
             tickets_taken: AtomicU64::new(0),
+            pace: cli
+                .rate
+                .filter(|rate| *rate > 0.0)
+                .map(|rate| Duration::from_secs_f64(clients as f64 / rate)),
         };
         let report = run_level(cli, ctx, clients, &mut control, server).await?;
         print_report(&report, read, cli.ceiling_rps);
@@ -408,10 +418,18 @@ async fn run_client(ctx: Arc<RunCtx>, client: usize, mut conn: Conn) -> Stats {
         ..Stats::default()
     };
     let mut sent: u64 = 0;
+    let mut pace = ctx.pace.map(|every| {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval
+    });
     'lives: while ctx.take_ticket() {
         let life_started = Instant::now();
         let mut ticket_id = String::new();
         for &step in ctx.scenario.steps() {
+            if let Some(pace) = pace.as_mut() {
+                pace.tick().await;
+            }
             let started = Instant::now();
             if ctx.window.is_over(started) {
                 break 'lives;
