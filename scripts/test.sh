@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests need (nats-server from the system's packages, if
-# missing; schemathesis from PyPI into target/test-venv) and runs every test
-# of the workspace. CI runs exactly this.
+# Installs what the tests need (nats-server, chromium and chromedriver from
+# the system's packages, if missing; schemathesis from PyPI into
+# target/test-venv) and runs every test of the workspace. CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +11,19 @@ if ! command -v nats-server >/dev/null 2>&1; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq nats-server
 fi
+
+# The console's browser tests (tests/tests/console_browser.rs) drive Debian's
+# headless Chromium through its chromedriver; DOCKET_REQUIRE_BROWSER makes
+# them fail, not skip, should either be missing.
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    echo "installing chromium and chromium-driver (Debian packages) ..."
+    if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq chromium chromium-driver
+fi
+export DOCKET_CHROMIUM=/usr/bin/chromium
+export DOCKET_CHROMEDRIVER=/usr/bin/chromedriver
+export DOCKET_REQUIRE_BROWSER=1
 
 # Python test tools from PyPI, in a venv of their own: schemathesis fuzzes
 # the served OpenAPI document (tests/tests/openapi_conformance.rs); aiosmtpd

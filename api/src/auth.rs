@@ -54,6 +54,12 @@ impl Keys {
 
     /// Verifies a bearer token and parses its claims into an actor.
     pub fn verify(&self, token: &str) -> Result<Actor, ApiError> {
+        self.verify_with_expiry(token).map(|(actor, _)| actor)
+    }
+
+    /// [`Keys::verify`], with the token's `exp` (seconds since the epoch):
+    /// the console's cookie must not outlive its token.
+    pub fn verify_with_expiry(&self, token: &str) -> Result<(Actor, u64), ApiError> {
         let data = decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|error| ApiError::unauthorized(format!("invalid token: {error}")))?;
         let claims = data.claims;
@@ -66,11 +72,14 @@ impl Keys {
                 "the token's sub must be 1-255 bytes",
             ));
         }
-        Ok(Actor {
-            sub: claims.sub,
-            role,
-            org,
-        })
+        Ok((
+            Actor {
+                sub: claims.sub,
+                role,
+                org,
+            },
+            claims.exp,
+        ))
     }
 }
 

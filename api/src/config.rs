@@ -121,6 +121,17 @@ pub struct TokenArgs {
     /// Lifetime: a number with a unit, `s`, `m`, `h` or `d` (e.g. `90m`).
     #[arg(long, env = "DOCKET_TOKEN_TTL", default_value = "1h", value_parser = parse_ttl)]
     pub ttl: Duration,
+    /// Print the console's sign-in link (`{public-url}/console/sign-in?token=T`)
+    /// instead of the bare token.
+    #[arg(long)]
+    pub link: bool,
+    /// The base of the link: the URL people reach docketd at.
+    #[arg(
+        long,
+        env = "DOCKET_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub public_url: String,
 }
 
 /// `30s`, `15m`, `1h`, `7d`.

@@ -11,6 +11,7 @@
 pub mod attachments;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod dto;
 pub mod error;
 pub mod json;
@@ -34,6 +35,8 @@ pub struct AppState(std::sync::Arc<Shared>);
 pub struct Shared {
     /// Verifies bearer tokens.
     pub keys: auth::Keys,
+    /// The console's session settings.
+    pub console: console::Settings,
     /// The command service.
     pub commands: docket_app::commands::Commands,
     /// The queries, with their read rules.

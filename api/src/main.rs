@@ -75,6 +75,13 @@ fn print_token(common: &docket_api::config::CommonArgs, args: &TokenArgs) -> Exi
         exp: jsonwebtoken::get_current_timestamp().saturating_add(args.ttl.as_secs()),
     };
     match Keys::new(&secret).sign(&claims) {
+        Ok(token) if args.link => {
+            println!(
+                "{}/console/sign-in?token={token}",
+                args.public_url.trim_end_matches('/')
+            );
+            ExitCode::SUCCESS
+        }
         Ok(token) => {
             println!("{token}");
             ExitCode::SUCCESS

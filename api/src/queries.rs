@@ -376,7 +376,7 @@ pub async fn kpis(
     Ok(Json(json!({ "rows": rows })).into_response())
 }
 
-fn query_date(field: &str, text: Option<&str>) -> Result<Option<time::Date>, ApiError> {
+pub(crate) fn query_date(field: &str, text: Option<&str>) -> Result<Option<time::Date>, ApiError> {
     parse::optional_date(field, text).map_err(|_| {
         ApiError::invalid(
             "invalid_query",

@@ -71,6 +71,9 @@ pub fn router(state: AppState, request_timeout: Duration) -> Router {
         .fallback(|| async { ApiError::not_found() })
         .method_not_allowed_fallback(|| async { edge::method_not_allowed() })
         .layer(axum::middleware::from_fn(crate::problem::problem_json_errors))
+        // The console's pages are HTML, errors included: merged after the
+        // problem+json layer, under the layers every request gets.
+        .merge(crate::console::router())
         .layer(axum::middleware::from_fn(crate::observability::record_request))
         .layer(axum::middleware::from_fn_with_state(
             request_timeout,

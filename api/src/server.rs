@@ -95,6 +95,7 @@ pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), ServerErr
     let commands = Commands::new(store.clone(), clock);
     let state = AppState::new(crate::Shared {
         keys: Keys::new(&secret),
+        console: crate::console::Settings::new(&secret, &server.public_url()),
         reads: Reads::new(views.clone(), commands.clone()),
         attachments,
         commands,

@@ -274,6 +274,60 @@ impl Currency {
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).expect("a currency is ASCII by construction")
     }
+
+    /// Digits after the decimal point of an amount in major units: the ISO
+    /// 4217 exponent (0 for JPY, 3 for KWD), 2 for a code without one.
+    pub fn minor_digits(&self) -> u32 {
+        iso_currency::Currency::from_code(self.as_str())
+            .and_then(|currency| currency.exponent())
+            .map_or(2, u32::from)
+    }
+
+    /// `amount_minor` in major units with this currency's digits and the
+    /// code: `4990` EUR is `49.90 EUR`.
+    pub fn format(&self, amount_minor: u64) -> String {
+        let digits = self.minor_digits();
+        let scale = 10u64.pow(digits);
+        if digits == 0 {
+            format!("{amount_minor} {self}")
+        } else {
+            format!(
+                "{}.{:0width$} {self}",
+                amount_minor / scale,
+                amount_minor % scale,
+                width = digits as usize
+            )
+        }
+    }
+
+    /// An amount a person typed in major units (`49.9`, `49.90`, `49,90`,
+    /// `50`) as minor units; `None` for more digits than the currency has,
+    /// a sign, or anything that is not a number.
+    pub fn parse_major(&self, text: &str) -> Option<u64> {
+        let text = text.trim();
+        let (whole, fraction) = match text.split_once(['.', ',']) {
+            Some((whole, fraction)) => (whole, fraction),
+            None => (text, ""),
+        };
+        let digits = self.minor_digits() as usize;
+        let all_digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty()
+            || !all_digits(whole)
+            || !all_digits(fraction)
+            || fraction.len() > digits
+        {
+            return None;
+        }
+        let whole: u64 = whole.parse().ok()?;
+        let fraction: u64 = if fraction.is_empty() {
+            0
+        } else {
+            fraction.parse::<u64>().ok()? * 10u64.pow((digits - fraction.len()) as u32)
+        };
+        whole
+            .checked_mul(10u64.pow(digits as u32))?
+            .checked_add(fraction)
+    }
 }
 
 impl fmt::Display for Currency {
@@ -583,5 +637,34 @@ mod tests {
         }
         // What an older version accepted stays decodable.
         assert!(Currency::parse("ZZZ").is_some());
+    }
+
+    #[test]
+    fn amounts_read_and_print_in_major_units_with_the_currencys_digits() {
+        let eur = Currency::parse("EUR").unwrap();
+        let jpy = Currency::parse("JPY").unwrap();
+        let kwd = Currency::parse("KWD").unwrap();
+        assert_eq!(eur.format(4990), "49.90 EUR");
+        assert_eq!(eur.format(5), "0.05 EUR");
+        assert_eq!(jpy.format(500), "500 JPY");
+        assert_eq!(kwd.format(1234), "1.234 KWD");
+        assert_eq!(eur.parse_major("49.9"), Some(4990));
+        assert_eq!(eur.parse_major("49,90"), Some(4990));
+        assert_eq!(eur.parse_major(" 50 "), Some(5000));
+        assert_eq!(jpy.parse_major("500"), Some(500));
+        assert_eq!(kwd.parse_major("1.234"), Some(1234));
+        for bad in [
+            "",
+            "-1",
+            "1.234",
+            "1.2.3",
+            "abc",
+            ".5",
+            "1e3",
+            "99999999999999999999",
+        ] {
+            assert_eq!(eur.parse_major(bad), None, "{bad}");
+        }
+        assert_eq!(jpy.parse_major("5.0"), None);
     }
 }

@@ -8,3 +8,4 @@ pub mod nats_support;
 pub mod smtp_support;
 pub mod store_support;
 pub mod ticket_log;
+pub mod webdriver_support;

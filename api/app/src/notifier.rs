@@ -457,7 +457,7 @@ pub fn render(
         Event::CommentAdded(comment) => (comment.body.clone(), String::new(), String::new()),
         Event::RefundIssued(refund) => (
             String::new(),
-            money(refund.amount.amount_minor, refund.amount.currency.as_str()),
+            refund.amount.currency.format(refund.amount.amount_minor),
             String::new(),
         ),
         Event::TicketClosed(closed) => (
@@ -485,14 +485,6 @@ pub fn render(
     env.get_template("mail")
         .and_then(|t| t.render(context))
         .map_err(|error| error.to_string())
-}
-
-fn money(amount_minor: u64, currency: &str) -> String {
-    format!(
-        "{}.{:02} {currency}",
-        amount_minor / 100,
-        amount_minor % 100
-    )
 }
 
 /// The template files, built into the binary.

@@ -1,0 +1,515 @@
+//! The pages people read: inboxes, a ticket, the open-ticket form.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use docket_app::reads::SearchBy;
+use docket_domain::access::{Action, CommentsShown, Read};
+use docket_domain::types::{Actor, Role, Status, TicketNumber, Visibility};
+use docket_projections::{
+    InboxQuery, InboxSort, Scope, TicketSummary, TicketView, INBOX_LIMIT_MAX,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::session::Session;
+use super::view::{
+    Badge, Chrome, Forms, InboxTemplate, Message, NewTicketTemplate, Page, Row, Tab,
+    TicketTemplate, REASONS,
+};
+use super::{html, see_other};
+use crate::problem::ApiError;
+use crate::{parse, queries, AppState};
+
+/// How long a page waits for the read models to reach the log's head.
+const CATCH_UP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Waits (briefly) until the read models hold everything the log held
+/// when the request came: a person who just opened a ticket elsewhere, or
+/// had it opened for them, finds it. Past the wait the page shows what
+/// the read models have.
+pub async fn catch_up(state: &AppState) {
+    let head = state.store().head().position;
+    if let Err(error) = state.reads.views().wait_for(head, CATCH_UP_WAIT).await {
+        tracing::debug!(%error, head, "a console page is shown before the read models caught up");
+    }
+}
+
+/// Tickets listed per inbox page.
+const PAGE_SIZE: usize = 50;
+/// Tickets a tab counts before it shows `N+`: a count walks the inbox.
+const COUNT_CAP: usize = 1000;
+
+/// `GET /console/`: the open inbox.
+pub async fn home(_session: Session) -> Response {
+    see_other("/console/inbox/open")
+}
+
+/// Any other path under `/console/`: 404 with a session (without one the
+/// extractor answers 303 to the sign-in page first).
+pub async fn unknown(session: Session) -> Response {
+    not_found(&session.chrome())
+}
+
+/// A 404 page (also a ticket the reader may not see: no existence leak).
+pub fn not_found(chrome: &Chrome) -> Response {
+    html(
+        StatusCode::NOT_FOUND,
+        Page::Message {
+            title: "Not found".to_owned(),
+            text: "There is no such page, or no ticket you may see under this address.".to_owned(),
+        }
+        .render(chrome),
+    )
+}
+
+/// A refusal or failure from the application layer, as a page.
+pub fn failure(chrome: &Chrome, error: ApiError) -> Response {
+    if error.status == StatusCode::NOT_FOUND {
+        return not_found(chrome);
+    }
+    let title = if error.status == StatusCode::FORBIDDEN {
+        "Not allowed"
+    } else {
+        "Something went wrong"
+    };
+    html(
+        error.status,
+        Page::Message {
+            title: title.to_owned(),
+            text: super::actions::sentence(&error),
+        }
+        .render(chrome),
+    )
+}
+
+/// The inbox page's query: search, filters, sort and page.
+#[derive(Debug, Default, Deserialize)]
+pub struct InboxParams {
+    q: Option<String>,
+    reason: Option<String>,
+    sales_channel: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    sort: Option<String>,
+    cursor: Option<String>,
+}
+
+fn status_of(text: &str) -> Option<Status> {
+    match text {
+        "open" => Some(Status::Open),
+        "waiting" => Some(Status::Waiting),
+        "closed" => Some(Status::Closed),
+        _ => None,
+    }
+}
+
+fn non_empty(text: &Option<String>) -> Option<&str> {
+    text.as_deref().map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// `GET /console/inbox/{open|waiting|closed}`.
+pub async fn inbox(
+    State(state): State<AppState>,
+    session: Session,
+    Path(status): Path<String>,
+    params: Result<Query<InboxParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let chrome = session.chrome();
+    let Some(status) = status_of(&status) else {
+        return not_found(&chrome);
+    };
+    let params = params.map(|Query(params)| params).unwrap_or_default();
+    let actor = &session.actor;
+    catch_up(&state).await;
+    let sort = match params.sort.as_deref() {
+        Some("due") => InboxSort::Due,
+        _ => InboxSort::Updated,
+    };
+    let listing = Read::Inboxes.is_permitted_for(actor);
+    if let Err(refused) = Read::Tickets.permit(actor) {
+        return failure(&chrome, refused.into());
+    }
+    let mut notice = (!listing).then(|| {
+        "Find your organisation's tickets by their ticket number or order number.".to_owned()
+    });
+    let filters = (|| -> Result<InboxQuery, ApiError> {
+        Ok(InboxQuery {
+            inbox: status,
+            scope: Scope::of(actor),
+            org: None,
+            reason: non_empty(&params.reason).map(str::to_owned),
+            sales_channel: parse::optional_sales_channel(non_empty(&params.sales_channel))?,
+            from: queries::query_date("from", non_empty(&params.from))?,
+            to: queries::query_date("to", non_empty(&params.to))?,
+            sort,
+            limit: PAGE_SIZE,
+            cursor: non_empty(&params.cursor).map(str::to_owned),
+        })
+    })();
+    let query = match filters {
+        Ok(query) => query,
+        Err(error) => {
+            notice = Some(super::actions::sentence(&error));
+            unfiltered(status, actor, sort, PAGE_SIZE, None)
+        }
+    };
+    let (items, next) = match non_empty(&params.q) {
+        Some(q) => {
+            let by = match TicketNumber::parse(q) {
+                Some(number) => SearchBy::Number(number),
+                None => SearchBy::OrderNumber(q.to_owned()),
+            };
+            match state.reads.search(actor, &by, None).await {
+                Ok(items) => {
+                    notice = Some(format!(
+                        "{} ticket(s) with the ticket or order number “{q}”, in every status.",
+                        items.len()
+                    ));
+                    (items, None)
+                }
+                Err(error) => return failure(&chrome, error.into()),
+            }
+        }
+        None if !listing => (Vec::new(), None),
+        None => match state.reads.inbox(actor, query.clone(), None).await {
+            Ok(page) => {
+                let next = page.next_cursor.map(|cursor| next_query(&params, &cursor));
+                (page.items, next)
+            }
+            Err(error) => return failure(&chrome, error.into()),
+        },
+    };
+    let mut tabs = Vec::new();
+    let tab_statuses: &[(Status, &'static str)] = if listing {
+        &[
+            (Status::Open, "Open"),
+            (Status::Waiting, "Waiting"),
+            (Status::Closed, "Closed"),
+        ]
+    } else {
+        &[]
+    };
+    for &(tab_status, label) in tab_statuses {
+        let count = count(&state, actor, tab_status).await;
+        tabs.push(Tab {
+            status: tab_status.as_str(),
+            label,
+            count,
+            current: tab_status == status,
+        });
+    }
+    let now = state.commands.clock().now();
+    let mut rows = Vec::with_capacity(items.len());
+    for item in &items {
+        rows.push(row(&state, actor, item, now).await);
+    }
+    let page = InboxTemplate {
+        chrome: &chrome,
+        tabs,
+        listing,
+        status: status.as_str(),
+        rows,
+        q: params.q.clone().unwrap_or_default(),
+        reason: params.reason.clone().unwrap_or_default(),
+        sales_channel: params.sales_channel.clone().unwrap_or_default(),
+        from: params.from.clone().unwrap_or_default(),
+        to: params.to.clone().unwrap_or_default(),
+        sort: match sort {
+            InboxSort::Due => "due",
+            InboxSort::Updated => "updated",
+        },
+        notice,
+        next,
+    };
+    html(StatusCode::OK, askama::Template::render(&page))
+}
+
+fn next_query(params: &InboxParams, cursor: &str) -> String {
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    for (name, value) in [
+        ("reason", &params.reason),
+        ("sales_channel", &params.sales_channel),
+        ("from", &params.from),
+        ("to", &params.to),
+        ("sort", &params.sort),
+    ] {
+        if let Some(value) = non_empty(value) {
+            pairs.push((name, value));
+        }
+    }
+    pairs.push(("cursor", cursor));
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+/// An inbox's page without filters.
+fn unfiltered(
+    status: Status,
+    actor: &Actor,
+    sort: InboxSort,
+    limit: usize,
+    cursor: Option<String>,
+) -> InboxQuery {
+    InboxQuery {
+        inbox: status,
+        scope: Scope::of(actor),
+        org: None,
+        reason: None,
+        sales_channel: None,
+        from: None,
+        to: None,
+        sort,
+        limit,
+        cursor,
+    }
+}
+
+/// How many tickets an inbox holds for this reader, up to [`COUNT_CAP`].
+async fn count(state: &AppState, actor: &Actor, status: Status) -> String {
+    let mut counted = 0;
+    let mut cursor = None;
+    loop {
+        let query = unfiltered(status, actor, InboxSort::Updated, INBOX_LIMIT_MAX, cursor);
+        let Ok(page) = state.reads.inbox(actor, query, None).await else {
+            return "?".to_owned();
+        };
+        counted += page.items.len();
+        if counted >= COUNT_CAP {
+            return format!("{COUNT_CAP}+");
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return counted.to_string(),
+        }
+    }
+}
+
+async fn row(state: &AppState, actor: &Actor, item: &TicketSummary, now: OffsetDateTime) -> Row {
+    let order = match state.reads.ticket(actor, item.ticket_id, None).await {
+        Ok(seen) => seen
+            .view
+            .head
+            .order
+            .map(|order| order.number)
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    Row {
+        ticket_id: item.ticket_id.0.to_string(),
+        number: item.number.to_string(),
+        subject: item.subject.clone(),
+        reason: item.reason.category.clone(),
+        order,
+        sales_channel: item
+            .sales_channel
+            .as_ref()
+            .map(|channel| channel.as_str().to_owned())
+            .unwrap_or_default(),
+        impact: wire_name(&item.impact),
+        due: badge(item.status, item.due_at, now),
+        updated: when(item.updated_at),
+    }
+}
+
+/// The SLA badge of a ticket whose earliest pending clock is due at `due_at`.
+fn badge(status: Status, due_at: Option<OffsetDateTime>, now: OffsetDateTime) -> Badge {
+    match due_at {
+        _ if status == Status::Closed => Badge {
+            text: "closed".to_owned(),
+            class: "sla-none",
+        },
+        None => Badge {
+            text: "no clock running".to_owned(),
+            class: "sla-none",
+        },
+        Some(due) if due <= now => Badge {
+            text: format!("breached {} ago", span(now - due)),
+            class: "sla-breached",
+        },
+        Some(due) => Badge {
+            text: format!("due in {}", span(due - now)),
+            class: if due - now <= time::Duration::hours(4) {
+                "sla-soon"
+            } else {
+                "sla-ok"
+            },
+        },
+    }
+}
+
+fn span(duration: time::Duration) -> String {
+    let minutes = duration.whole_minutes().max(0);
+    match minutes {
+        0..60 => format!("{minutes} min"),
+        60..2880 => format!("{} h", minutes / 60),
+        _ => format!("{} days", minutes / 1440),
+    }
+}
+
+/// A time as people read it in the console: UTC, to the minute.
+pub fn when(at: OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+/// The contract's name of an enum value (`high`, `no_response`).
+pub fn wire_name<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => String::new(),
+    }
+}
+
+/// `GET /console/tickets/new`: the customer's open-ticket form.
+pub async fn new_ticket(session: Session) -> Response {
+    let chrome = session.chrome();
+    if !chrome.may_open {
+        return failure(
+            &chrome,
+            ApiError::forbidden("only customers open tickets in the console"),
+        );
+    }
+    new_ticket_form(&chrome, StatusCode::OK, None, HashMap::new())
+}
+
+/// The open-ticket form, fresh or with a refusal and what was typed.
+pub fn new_ticket_form(
+    chrome: &Chrome,
+    status: StatusCode,
+    error: Option<String>,
+    typed: HashMap<&'static str, String>,
+) -> Response {
+    let page = NewTicketTemplate {
+        chrome,
+        error,
+        typed,
+        reasons: REASONS,
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
+    };
+    html(status, askama::Template::render(&page))
+}
+
+/// `GET /console/tickets/{id}`.
+pub async fn ticket(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> Response {
+    ticket_page(&state, &session, &id, StatusCode::OK, Forms::default()).await
+}
+
+/// The ticket page; `forms` carries a refused form's error and text.
+pub async fn ticket_page(
+    state: &AppState,
+    session: &Session,
+    id: &str,
+    status: StatusCode,
+    mut forms: Forms,
+) -> Response {
+    let chrome = session.chrome();
+    let Ok(ticket_id) = parse::path_ticket(id) else {
+        return not_found(&chrome);
+    };
+    catch_up(state).await;
+    let seen = match state.reads.ticket(&session.actor, ticket_id, None).await {
+        Ok(seen) => seen,
+        Err(error) => return failure(&chrome, error.into()),
+    };
+    let role = session.actor.role;
+    let view = &seen.view;
+    let open = view.state.status != Status::Closed;
+    forms.reply = open && Action::Comment.is_permitted_for(role);
+    forms.note = open && Action::CommentInternally.is_permitted_for(role);
+    forms.escalate = open && !view.state.escalated && Action::Escalate.is_permitted_for(role);
+    forms.refund = open && view.head.order.is_some() && Action::Refund.is_permitted_for(role);
+    forms.close = open && Action::Close.is_permitted_for(role);
+    forms.follow_up =
+        !open && role == Role::Customer && Action::OpenFollowUp.is_permitted_for(role);
+    let page = ticket_template(&chrome, view, seen.shown, forms);
+    html(status, askama::Template::render(&page))
+}
+
+fn side(role: Role) -> &'static str {
+    if role == Role::Customer {
+        "customer"
+    } else {
+        "team"
+    }
+}
+
+fn ticket_template<'a>(
+    chrome: &'a Chrome,
+    view: &TicketView,
+    shown: CommentsShown,
+    forms: Forms,
+) -> TicketTemplate<'a> {
+    let head = &view.head;
+    let state = &view.state;
+    let currency = head.order.as_ref().map(|order| order.amount.currency);
+    TicketTemplate {
+        chrome,
+        ticket_id: head.ticket_id.0.to_string(),
+        number: head.number.to_string(),
+        subject: head.subject.clone(),
+        status: state.status.as_str(),
+        reason: match &head.reason.detail {
+            Some(detail) => format!("{}: {detail}", head.reason.category),
+            None => head.reason.category.clone(),
+        },
+        impact: wire_name(&head.impact),
+        org: head.org.to_string(),
+        opened: when(head.opened_at),
+        incident_date: head.incident_date.map(|date| date.to_string()),
+        order_number: head.order.as_ref().map(|order| order.number.clone()),
+        order_amount: head
+            .order
+            .as_ref()
+            .map(|order| order.amount.currency.format(order.amount.amount_minor)),
+        refunded: currency.map(|currency| currency.format(state.refunded_minor)),
+        currency: currency.map(|c| c.as_str().to_owned()).unwrap_or_default(),
+        contact: head.contact.as_ref().map(|contact| match &contact.name {
+            Some(name) => format!("{} <{}>", name.as_str(), contact.email.as_str()),
+            None => contact.email.as_str().to_owned(),
+        }),
+        sales_channel: head.sales_channel.as_ref().map(|c| c.as_str().to_owned()),
+        escalated: state.escalated,
+        resolution: state.resolution.as_ref().map(wire_name),
+        follow_up_of: head.follow_up_of.map(|id| id.0.to_string()),
+        follow_ups: state.follow_ups.iter().map(|id| id.0.to_string()).collect(),
+        opening: Message {
+            author: format!("{} ({})", head.opened_by.sub, head.opened_by.role.as_str()),
+            side: side(head.opened_by.role),
+            body: head.description.clone(),
+            internal: false,
+            at: when(head.opened_at),
+            from_module: None,
+        },
+        thread: view
+            .comments
+            .iter()
+            .filter(|comment| shown.shows(comment.visibility))
+            .map(|comment| Message {
+                author: format!("{} ({})", comment.author.sub, comment.author.role.as_str()),
+                side: side(comment.author.role),
+                body: comment.body.clone(),
+                internal: comment.visibility == Visibility::Internal,
+                at: when(comment.at),
+                from_module: comment
+                    .text_module
+                    .as_ref()
+                    .map(|used| format!("{} v{}", used.name, used.version)),
+            })
+            .collect(),
+        forms,
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
+    }
+}

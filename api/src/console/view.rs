@@ -1,0 +1,312 @@
+//! The pages' templates (askama: checked when docketd compiles, every
+//! value escaped for HTML unless a template says otherwise, which none does)
+//! and the plain values they show.
+
+use askama::Template;
+
+/// What every page's frame shows: who is signed in, the navigation, the
+/// sign-out form and the stylesheet's hashed URL.
+pub struct Chrome {
+    /// False on the sign-in page and on refusals before a session exists.
+    pub signed_in: bool,
+    /// The signed-in role's contract name.
+    pub role: String,
+    /// The signed-in person (the token's `sub`).
+    pub sub: String,
+    /// Their org, or `*`.
+    pub org: String,
+    /// This session's CSRF value, for the sign-out form.
+    pub csrf: String,
+    /// Whether the navigation offers "New ticket".
+    pub may_open: bool,
+    /// Whether the role may list inboxes (customers find tickets by number).
+    pub inboxes: bool,
+}
+
+impl Chrome {
+    /// The frame of a page shown to nobody in particular.
+    pub fn signed_out() -> Chrome {
+        Chrome {
+            signed_in: false,
+            role: String::new(),
+            sub: String::new(),
+            org: String::new(),
+            csrf: String::new(),
+            may_open: false,
+            inboxes: false,
+        }
+    }
+
+    /// The stylesheet's URL, with its content hash (cached for a year).
+    pub fn stylesheet(&self) -> String {
+        super::assets::url("console.css")
+    }
+}
+
+/// The small pages.
+pub enum Page {
+    /// The sign-in form, with the reason a token was refused.
+    SignIn {
+        /// Why the last token was refused.
+        error: Option<String>,
+    },
+    /// A page that only says something (not found, refused).
+    Message {
+        /// The heading.
+        title: String,
+        /// The sentence.
+        text: String,
+    },
+}
+
+impl Page {
+    /// The page in its frame.
+    pub fn render(self, chrome: &Chrome) -> Result<String, askama::Error> {
+        match self {
+            Page::SignIn { error } => SignInTemplate { chrome, error }.render(),
+            Page::Message { title, text } => MessageTemplate {
+                chrome,
+                title,
+                text,
+            }
+            .render(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/sign_in.html")]
+struct SignInTemplate<'a> {
+    chrome: &'a Chrome,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/message.html")]
+struct MessageTemplate<'a> {
+    chrome: &'a Chrome,
+    title: String,
+    text: String,
+}
+
+/// One tab of the inboxes.
+pub struct Tab {
+    /// `open`, `waiting` or `closed`.
+    pub status: &'static str,
+    /// Its label.
+    pub label: &'static str,
+    /// How many tickets it holds, as shown (`1000+` past the count's cap).
+    pub count: String,
+    /// Whether it is the page shown.
+    pub current: bool,
+}
+
+/// One ticket of an inbox.
+pub struct Row {
+    /// The ticket's id (its page's path).
+    pub ticket_id: String,
+    /// Its number.
+    pub number: String,
+    /// Its subject.
+    pub subject: String,
+    /// Its reason's category.
+    pub reason: String,
+    /// Its order number, or empty.
+    pub order: String,
+    /// Its sales channel, or empty.
+    pub sales_channel: String,
+    /// Its impact.
+    pub impact: String,
+    /// The SLA badge.
+    pub due: Badge,
+    /// When it last changed, as a date and time (UTC).
+    pub updated: String,
+}
+
+/// An SLA badge: text and the class that colours it.
+pub struct Badge {
+    /// "due in 5 h", "breached 2 h ago", "no clock running".
+    pub text: String,
+    /// `sla-ok`, `sla-soon`, `sla-breached` or `sla-none`.
+    pub class: &'static str,
+}
+
+/// An inbox page.
+#[derive(Template)]
+#[template(path = "console/inbox.html")]
+pub struct InboxTemplate<'a> {
+    /// The frame.
+    pub chrome: &'a Chrome,
+    /// The three tabs (none for a role that may not list inboxes).
+    pub tabs: Vec<Tab>,
+    /// Whether the role may list inboxes (customers only search).
+    pub listing: bool,
+    /// The status shown.
+    pub status: &'static str,
+    /// The tickets of the page, or the search's.
+    pub rows: Vec<Row>,
+    /// The search text, as typed.
+    pub q: String,
+    /// The reason filter, as typed.
+    pub reason: String,
+    /// The sales channel filter, as typed.
+    pub sales_channel: String,
+    /// The period filter: first date, as typed.
+    pub from: String,
+    /// The period filter: last date, as typed.
+    pub to: String,
+    /// `updated` or `due`.
+    pub sort: &'static str,
+    /// A sentence about the search or a filter that could not be used.
+    pub notice: Option<String>,
+    /// The next page's query string, if any.
+    pub next: Option<String>,
+}
+
+/// One message of a ticket's thread.
+pub struct Message {
+    /// Who wrote it (`sub`) and in which role.
+    pub author: String,
+    /// `customer`, `agent`, ... (a class: customers on one side).
+    pub side: &'static str,
+    /// Its text.
+    pub body: String,
+    /// Internal notes are set apart.
+    pub internal: bool,
+    /// When (UTC).
+    pub at: String,
+    /// The text module it was made from, `name v3`, if any.
+    pub from_module: Option<String>,
+}
+
+/// What the ticket page's forms need: which are offered, and a refused
+/// form's error and typed values.
+#[derive(Default)]
+pub struct Forms {
+    /// Public reply.
+    pub reply: bool,
+    /// Internal note.
+    pub note: bool,
+    /// Escalate to first-level support.
+    pub escalate: bool,
+    /// Partial refund.
+    pub refund: bool,
+    /// Close.
+    pub close: bool,
+    /// Follow-up on a closed ticket.
+    pub follow_up: bool,
+    /// Which form was refused, and why (a sentence).
+    pub error: Option<(&'static str, String)>,
+    /// The refused form's typed text, kept.
+    pub typed: std::collections::HashMap<&'static str, String>,
+}
+
+impl Forms {
+    /// The refusal shown in form `form`, if it was that one.
+    pub fn error_of(&self, form: &str) -> Option<&str> {
+        self.error
+            .as_ref()
+            .filter(|(name, _)| *name == form)
+            .map(|(_, text)| text.as_str())
+    }
+
+    /// What was typed into `field` of the refused form.
+    pub fn typed(&self, field: &str) -> &str {
+        self.typed.get(field).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// The ticket page.
+#[derive(Template)]
+#[template(path = "console/ticket.html")]
+pub struct TicketTemplate<'a> {
+    /// The frame.
+    pub chrome: &'a Chrome,
+    /// The ticket's id.
+    pub ticket_id: String,
+    /// Its number.
+    pub number: String,
+    /// Its subject.
+    pub subject: String,
+    /// `open`, `waiting` or `closed`.
+    pub status: &'static str,
+    /// Its reason (category, and the detail if any).
+    pub reason: String,
+    /// Its impact.
+    pub impact: String,
+    /// Its org.
+    pub org: String,
+    /// When it was opened (UTC).
+    pub opened: String,
+    /// The incident's date, if given.
+    pub incident_date: Option<String>,
+    /// The order's number, if any.
+    pub order_number: Option<String>,
+    /// The order's amount, `49.90 EUR`, if any.
+    pub order_amount: Option<String>,
+    /// Refunded so far, `5.00 EUR`, if there is an order.
+    pub refunded: Option<String>,
+    /// The order's currency, for the refund form.
+    pub currency: String,
+    /// The requester's contact, `Name <address>`, if given.
+    pub contact: Option<String>,
+    /// The sales channel, if given.
+    pub sales_channel: Option<String>,
+    /// Whether it was escalated.
+    pub escalated: bool,
+    /// How it ended, once closed.
+    pub resolution: Option<String>,
+    /// The ticket it follows up, if any.
+    pub follow_up_of: Option<String>,
+    /// Its follow-ups.
+    pub follow_ups: Vec<String>,
+    /// The opening description, then the comments shown to this reader.
+    pub opening: Message,
+    /// The comments shown to this reader, oldest first.
+    pub thread: Vec<Message>,
+    /// The forms offered.
+    pub forms: Forms,
+    /// A fresh key per form shown: sending a form twice acts once.
+    pub idempotency_key: String,
+}
+
+/// The open-ticket form.
+#[derive(Template)]
+#[template(path = "console/new_ticket.html")]
+pub struct NewTicketTemplate<'a> {
+    /// The frame.
+    pub chrome: &'a Chrome,
+    /// The refusal, as a sentence.
+    pub error: Option<String>,
+    /// What was typed, kept after a refusal.
+    pub typed: std::collections::HashMap<&'static str, String>,
+    /// The reason categories offered.
+    pub reasons: &'static [(&'static str, &'static str)],
+    /// A fresh key: sending the form twice opens one ticket.
+    pub idempotency_key: String,
+}
+
+impl NewTicketTemplate<'_> {
+    /// What was typed into `field`.
+    pub fn typed(&self, field: &str) -> &str {
+        self.typed.get(field).map(String::as_str).unwrap_or("")
+    }
+
+    /// What was typed into `field`, or `default` on a fresh form.
+    pub fn typed_or<'a>(&'a self, field: &str, default: &'a str) -> &'a str {
+        self.typed.get(field).map(String::as_str).unwrap_or(default)
+    }
+}
+
+/// Reason categories the open-ticket form offers (the API takes any
+/// 1-64 characters; the console offers the seeds' reasons).
+pub const REASONS: &[(&str, &str)] = &[
+    ("order", "A problem with an order"),
+    ("delivery", "Delivery: late, missing or damaged"),
+    ("return", "A return or withdrawal"),
+    ("refund", "A refund"),
+    ("invoice", "An invoice or payment"),
+    ("account", "My account"),
+    ("technical", "Something does not work"),
+    ("other", "Something else"),
+];
