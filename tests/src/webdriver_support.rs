@@ -279,6 +279,23 @@ impl Browser {
         }
     }
 
+    /// With `DOCKET_SCREENSHOTS=<folder>` set, saves the page as
+    /// `<folder>/<name>.png` (docs/console.md shows them); otherwise nothing.
+    pub async fn screenshot(&self, name: &str) {
+        let Some(folder) = std::env::var_os("DOCKET_SCREENSHOTS") else {
+            return;
+        };
+        let png = self
+            .must(
+                &format!("take the screenshot {name}"),
+                self.client.screenshot(),
+            )
+            .await;
+        let path = std::path::Path::new(&folder).join(format!("{name}.png"));
+        std::fs::write(&path, png)
+            .unwrap_or_else(|error| panic!("write {}: {error}", path.display()));
+    }
+
     /// Navigates to `url` and waits for the page to load.
     pub async fn goto(&self, url: &str) {
         self.must(&format!("go to {url}"), self.client.goto(url))

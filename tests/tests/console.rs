@@ -54,14 +54,18 @@ impl Person {
         }
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, String) {
-        let response = self
-            .client
+    /// The whole answer to a GET of `path` in this session.
+    async fn answer(&self, path: &str) -> reqwest::Response {
+        self.client
             .get(format!("{}{path}", self.base))
             .header(COOKIE, &self.cookie)
             .send()
             .await
-            .expect("the console answers");
+            .expect("the console answers")
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let response = self.answer(path).await;
         let status = response.status();
         (status, response.text().await.unwrap_or_default())
     }
@@ -384,13 +388,7 @@ async fn another_orgs_ticket_and_unknown_paths_are_404_and_headers_are_set() {
     );
     assert_eq!(server.head().await, head);
 
-    let response = agent
-        .client
-        .get(server.url("/console/inbox/open"))
-        .header(COOKIE, &agent.cookie)
-        .send()
-        .await
-        .unwrap();
+    let response = agent.answer("/console/inbox/open").await;
     let headers = response.headers();
     let csp = headers["content-security-policy"].to_str().unwrap();
     assert!(
@@ -632,5 +630,225 @@ async fn every_role_may_do_in_the_console_exactly_what_the_api_lets_it() {
         compared,
         6 * 3 + 6 * 7 - 2,
         "every role x page x action was compared"
+    );
+}
+
+#[tokio::test]
+async fn an_auditor_sees_the_ticket_as_it_stood_before_the_refund() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    server
+        .set_clock("2030-01-07T09:00:00Z")
+        .await
+        .expect_status(200);
+    let ticket = open_with_order(&server, &tokens.customer, None).await;
+    server
+        .set_clock("2030-01-07T10:00:00Z")
+        .await
+        .expect_status(200);
+    server
+        .command(
+            &tokens.agent,
+            &ticket,
+            "comments",
+            &json!({"body": "Checking the courier", "visibility": "internal"}),
+        )
+        .await
+        .expect_status(200);
+    server
+        .command(
+            &tokens.agent,
+            &ticket,
+            "refunds",
+            &json!({"amount_minor": 500, "currency": "EUR", "reason": "goodwill"}),
+        )
+        .await
+        .expect_status(200);
+
+    let auditor = Person::sign_in(&server, &tokens.auditor).await;
+    let history = format!("/console/tickets/{ticket}/history");
+    let (status, before) = auditor
+        .get(&format!("{history}?as_of=2030-01-07T09:30"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        before.contains("id=\"refunded-at\">0.00 EUR<"),
+        "before the refund: nothing refunded"
+    );
+    assert!(before.contains("data-status=\"open\""));
+    assert_eq!(
+        before.matches("class=\"event\"").count(),
+        1,
+        "only the open by then"
+    );
+
+    let (_, after) = auditor
+        .get(&format!("{history}?as_of=2030-01-07T10:00:00"))
+        .await;
+    assert!(
+        after.contains("id=\"refunded-at\">5.00 EUR<"),
+        "after it: the refund"
+    );
+    assert!(after.contains("refund_issued") && after.contains("Checking the courier"));
+
+    let (_, everything) = auditor.get(&history).await;
+    assert_eq!(everything.matches("class=\"event\"").count(), 3);
+    assert!(
+        !everything.contains("id=\"state-at\""),
+        "no instant, no state"
+    );
+
+    let (_, too_early) = auditor
+        .get(&format!("{history}?as_of=2030-01-07T08:00"))
+        .await;
+    assert!(too_early.contains("id=\"before-open\""));
+    let (_, unreadable) = auditor.get(&format!("{history}?as_of=yesterday")).await;
+    assert!(unreadable.contains("id=\"as-of-error\""));
+
+    // Customers read the history without internal notes, as in the API.
+    let customer = Person::sign_in(&server, &tokens.customer).await;
+    let (status, theirs) = customer.get(&history).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!theirs.contains("Checking the courier"));
+    assert_eq!(theirs.matches("class=\"event\"").count(), 2);
+    let other_org = Person::sign_in(&server, &token("auditor", OTHER_ORG)).await;
+    assert_eq!(other_org.get(&history).await.0, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_agent_replies_with_a_text_module_of_the_tickets_org() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    server
+        .put(&format!("/v1/orgs/{ORG}/text-modules/on-it"))
+        .bearer_auth(&tokens.agent)
+        .json(&json!({"title": "We are on it", "body": "Thanks for ticket {{ticket.number}}, we are on it."}))
+        .reply()
+        .await
+        .expect_status(201);
+    let ticket = open_with_order(&server, &tokens.customer, None).await;
+    let agent = Person::sign_in(&server, &tokens.agent).await;
+    let page = format!("/console/tickets/{ticket}");
+    let (_, shown) = agent.get(&page).await;
+    assert!(shown.contains("id=\"reply-module\"") && shown.contains("value=\"on-it\""));
+    let (status, location, _) = agent
+        .send(
+            &format!("{page}/comments"),
+            &[("text_module", "on-it"), ("visibility", "public")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location.as_deref(), Some(page.as_str()));
+    let (_, after) = agent.get(&page).await;
+    assert!(after.contains("we are on it."), "the module's text, filled");
+    assert!(!after.contains("{{ticket.number}}"), "no placeholder left");
+    assert!(after.contains("text module on-it v1"));
+    assert!(after.contains("data-status=\"waiting\""), "a public reply");
+
+    let (status, _, refused) = agent
+        .send(
+            &format!("{page}/comments"),
+            &[("text_module", "nope"), ("visibility", "public")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.contains("There is no such text module."));
+
+    let customer = Person::sign_in(&server, &tokens.customer).await;
+    let (_, theirs) = customer.get(&page).await;
+    assert!(
+        !theirs.contains("id=\"reply-module\""),
+        "customers write their own"
+    );
+}
+
+#[tokio::test]
+async fn kpis_are_charted_listed_and_downloadable_as_the_api_counts_them() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    server
+        .set_clock("2030-01-07T09:00:00Z")
+        .await
+        .expect_status(200);
+    let first = open_with_order(&server, &tokens.customer, None).await;
+    open_with_order(&server, &tokens.customer, None).await;
+    server
+        .command(
+            &tokens.agent,
+            &first,
+            "close",
+            &json!({"resolution": "resolved"}),
+        )
+        .await
+        .expect_status(200);
+
+    let analyst = Person::sign_in(&server, &tokens.analyst).await;
+    let (status, landing) = analyst.get("/console/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{landing}");
+    let query = "from=2030-01-07&to=2030-01-07&bucket=day";
+    let (status, page) = analyst.get(&format!("/console/kpis?{query}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let head = server.head().await;
+    let api = server
+        .get(&format!("/v1/kpis?{query}&min_position={head}"))
+        .bearer_auth(&tokens.analyst)
+        .reply()
+        .await
+        .expect_status(200);
+    let row = &api["rows"][0];
+    assert_eq!(
+        (row["opened"].as_u64(), row["closed"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert!(page.contains("<td class=\"bucket\">2030-01-07</td>"));
+    assert!(
+        page.contains("<td class=\"opened\">2</td>")
+            && page.contains("<td class=\"closed\">1</td>")
+    );
+    for chart in ["volume", "first-response", "sla", "backlog"] {
+        assert!(
+            page.contains(&format!("id=\"chart-{chart}\"")),
+            "{chart} on the page"
+        );
+        let response = analyst
+            .answer(&format!("/console/kpis/charts/{chart}.svg?org=&{query}"))
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "{chart}");
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("image/svg+xml"));
+        let svg = response.text().await.unwrap();
+        assert!(
+            svg.contains("<svg") && svg.contains("2030-01-07"),
+            "{chart}: an SVG over the buckets"
+        );
+    }
+    let csv = analyst.answer(&format!("/console/kpis.csv?{query}")).await;
+    assert!(csv.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    let text = csv.text().await.unwrap();
+    let mut lines = text.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("bucket,org,opened,closed"));
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with(&format!("2030-01-07,{ORG},2,1,")));
+
+    let (_, bad) = analyst.get("/console/kpis?from=soon").await;
+    assert!(
+        bad.contains("must be a date YYYY-MM-DD"),
+        "the rule in words"
+    );
+    let customer = Person::sign_in(&server, &tokens.customer).await;
+    assert_eq!(customer.get("/console/kpis").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        customer.get(&format!("/console/kpis.csv?{query}")).await.0,
+        StatusCode::FORBIDDEN
     );
 }

@@ -36,6 +36,7 @@ fn ticket_id_in(path: &str) -> Option<Uuid> {
 /// Signs in through the sign-in page's form, as a person would.
 async fn sign_in_with_form(browser: &Browser, server: &Server, token: &str) {
     browser.goto(&server.url("/console/sign-in")).await;
+    browser.screenshot("sign-in").await;
     browser.fill("form#sign-in input#token", token).await;
     browser.submit("form#sign-in").await;
     browser
@@ -100,6 +101,7 @@ async fn a_customer_and_an_agent_take_a_ticket_through_its_life_in_the_console()
     customer
         .select("form#open-ticket select[name=impact]", "high")
         .await;
+    customer.screenshot("new-ticket").await;
     customer.submit_ok("form#open-ticket").await;
     let ticket_path = customer
         .wait_for_path("a ticket's page", |path| ticket_id_in(path).is_some(), WAIT)
@@ -163,6 +165,7 @@ async fn a_customer_and_an_agent_take_a_ticket_through_its_life_in_the_console()
         "the open inbox is not empty"
     );
 
+    agent.screenshot("inbox").await;
     agent.click_and_wait(&format!("{row} td.subject > a")).await;
     assert_eq!(agent.path().await, ticket_path);
     assert_eq!(agent.text("h1#subject").await, SUBJECT);
@@ -189,6 +192,7 @@ async fn a_customer_and_an_agent_take_a_ticket_through_its_life_in_the_console()
         )
         .await;
 
+    agent.screenshot("ticket-agent").await;
     // The waiting inbox has it now, the open one no more.
     agent.click_and_wait("nav a#nav-waiting").await;
     agent.wait_for_element_reloading(&row, WAIT).await;
@@ -224,6 +228,7 @@ async fn a_customer_and_an_agent_take_a_ticket_through_its_life_in_the_console()
     agent
         .wait_for_text("ol#thread li.message.internal p.body", INTERNAL_NOTE, WAIT)
         .await;
+    agent.screenshot("ticket-internal-note").await;
     expect_status(&agent, "open").await;
     assert_eq!(
         agent.find_all("ol#thread li.message").await.len(),
@@ -231,6 +236,14 @@ async fn a_customer_and_an_agent_take_a_ticket_through_its_life_in_the_console()
         "the opening, two replies and the note"
     );
 
+    // The refund an hour later on the test clock, so that an auditor can
+    // pick an instant between the note and the refund (to the second).
+    let before_refund = time::OffsetDateTime::now_utc() + time::Duration::minutes(30);
+    let refund_at = before_refund + time::Duration::minutes(30);
+    server
+        .set_clock(&rfc3339(refund_at))
+        .await
+        .expect_status(200);
     agent.fill("form#refund input[name=amount]", "5.00").await;
     agent
         .fill("form#refund input[name=reason]", "Goodwill for the damage")
@@ -261,6 +274,7 @@ async fn a_customer_and_an_agent_take_a_ticket_through_its_life_in_the_console()
         .wait_for_text_reloading("#refunded", "5.00 EUR", WAIT)
         .await;
     expect_status(&customer, "closed").await;
+    customer.screenshot("ticket-closed-customer").await;
     assert!(
         !customer.source().await.contains(INTERNAL_NOTE),
         "the customer's page shows the internal note"
@@ -345,8 +359,99 @@ async fn a_customer_and_an_agent_take_a_ticket_through_its_life_in_the_console()
     assert_eq!(follow_up["subject"], FOLLOW_UP_SUBJECT);
     assert_eq!(follow_up["status"], "open");
 
+    // ----------------- an analyst sees the day's counts in the charts
+    let analyst = Browser::start().await;
+    analyst
+        .goto(&server.url(&format!("/console/sign-in?token={}", tokens.analyst)))
+        .await;
+    analyst
+        .wait_for_path("the KPIs", |path| path == "/console/kpis", WAIT)
+        .await;
+    let opened: u64 = analyst
+        .texts("table#kpi-rows td.opened")
+        .await
+        .iter()
+        .map(|n| n.parse::<u64>().expect("a count"))
+        .sum();
+    let closed: u64 = analyst
+        .texts("table#kpi-rows td.closed")
+        .await
+        .iter()
+        .map(|n| n.parse::<u64>().expect("a count"))
+        .sum();
+    assert_eq!(
+        (opened, closed),
+        (2, 1),
+        "the ticket and its follow-up; one closed"
+    );
+    let drawn = analyst
+        .client()
+        .execute(
+            "return document.getElementById('chart-volume').naturalWidth",
+            vec![],
+        )
+        .await
+        .expect("read the chart's width");
+    assert!(
+        drawn.as_f64().unwrap_or(0.0) > 0.0,
+        "the volume chart loaded as an image"
+    );
+    analyst.screenshot("kpis").await;
+
+    // ------------- an auditor sees the ticket as it stood before the refund
+    let auditor = Browser::start().await;
+    auditor
+        .goto(&server.url(&format!("/console/sign-in?token={}", tokens.auditor)))
+        .await;
+    auditor
+        .wait_for_path("the open inbox", |path| path == OPEN_INBOX, WAIT)
+        .await;
+    auditor.goto(&ticket_url).await;
+    auditor.click_and_wait("a#history-link").await;
+    let as_of = before_refund.to_offset(time::UtcOffset::UTC);
+    let typed = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        as_of.year(),
+        u8::from(as_of.month()),
+        as_of.day(),
+        as_of.hour(),
+        as_of.minute(),
+        as_of.second()
+    );
+    // A datetime-local field takes its value through script most reliably.
+    auditor
+        .client()
+        .execute(
+            "document.getElementById('as-of-input').value = arguments[0]",
+            vec![json!(typed)],
+        )
+        .await
+        .expect("set the instant");
+    auditor
+        .click_and_wait("form#as-of button[type=submit]")
+        .await;
+    auditor
+        .wait_for_text("#refunded-at", "0.00 EUR", WAIT)
+        .await;
+    assert!(
+        auditor.exists("ol#thread-at li.message.internal").await,
+        "the note came before the refund"
+    );
+    let kinds = auditor.texts("table#timeline td.kind").await;
+    assert!(!kinds.iter().any(|k| k == "refund_issued"), "{kinds:?}");
+    auditor.screenshot("history-as-of").await;
+
     customer.quit().await;
     agent.quit().await;
+    analyst.quit().await;
+    auditor.quit().await;
+}
+
+/// RFC 3339 in UTC, as the test clock takes it.
+fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("a time formats")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -332,8 +332,13 @@ pub async fn comment(
 ) -> Response {
     let fields = form.map(|Form(fields)| fields).unwrap_or_default();
     let internal = field(&fields, "visibility") == "internal";
+    let module = optional(&fields, "text_module");
     let form = FormName {
-        name: if internal { "note" } else { "reply" },
+        name: match (internal, &module) {
+            (true, _) => "note",
+            (false, Some(_)) => "reply-module",
+            (false, None) => "reply",
+        },
         kept: &["body"],
     };
     on_ticket(
@@ -343,16 +348,17 @@ pub async fn comment(
         Ok(Form(fields)),
         form,
         async move |state, session, fields, ticket| {
-            let action = if internal {
-                Action::CommentInternally
-            } else {
-                Action::Comment
+            let action = match (internal, &module) {
+                (true, _) => Action::CommentInternally,
+                (false, Some(_)) => Action::UseTextModule,
+                (false, None) => Action::Comment,
             };
             action.permit(session.actor.role)?;
-            let body = json!({
-                "body": field(fields, "body").trim(),
-                "visibility": if internal { "internal" } else { "public" },
-            });
+            let visibility = if internal { "internal" } else { "public" };
+            let body = match &module {
+                Some(name) => json!({ "text_module": name, "visibility": visibility }),
+                None => json!({ "body": field(fields, "body").trim(), "visibility": visibility }),
+            };
             command_on(state, session, fields, ticket, "comments", body, |body| {
                 parse::comment(body_of(body)?)
             })

@@ -15,6 +15,7 @@
 
 mod actions;
 mod assets;
+mod kpis;
 mod pages;
 mod session;
 mod view;
@@ -46,11 +47,15 @@ pub fn router() -> Router<AppState> {
         .route("/console/tickets/new", get(pages::new_ticket))
         .route("/console/tickets", post(actions::open_ticket))
         .route("/console/tickets/{id}", get(pages::ticket))
+        .route("/console/tickets/{id}/history", get(pages::history))
         .route("/console/tickets/{id}/comments", post(actions::comment))
         .route("/console/tickets/{id}/escalations", post(actions::escalate))
         .route("/console/tickets/{id}/refunds", post(actions::refund))
         .route("/console/tickets/{id}/close", post(actions::close))
         .route("/console/tickets/{id}/follow-ups", post(actions::follow_up))
+        .route("/console/kpis", get(kpis::page))
+        .route("/console/kpis.csv", get(kpis::csv))
+        .route("/console/kpis/charts/{file}", get(kpis::chart_svg))
         .route("/console/assets/{file}", get(assets::serve))
         .route("/console/{*rest}", get(pages::unknown).post(pages::unknown))
         .layer(axum::middleware::from_fn(security_headers))
@@ -64,12 +69,14 @@ async fn security_headers(request: Request, next: Next) -> Response {
     let set = |headers: &mut axum::http::HeaderMap, name, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
     };
-    set(
-        headers,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        set(
+            headers,
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
          connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    );
+        );
+    }
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::REFERRER_POLICY, "same-origin");
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");

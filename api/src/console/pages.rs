@@ -43,8 +43,8 @@ const PAGE_SIZE: usize = 50;
 const COUNT_CAP: usize = 1000;
 
 /// `GET /console/`: the open inbox.
-pub async fn home(_session: Session) -> Response {
-    see_other("/console/inbox/open")
+pub async fn home(session: Session) -> Response {
+    see_other(session.chrome().home())
 }
 
 /// Any other path under `/console/`: 404 with a session (without one the
@@ -434,7 +434,28 @@ pub async fn ticket_page(
     forms.close = open && Action::Close.is_permitted_for(role);
     forms.follow_up =
         !open && role == Role::Customer && Action::OpenFollowUp.is_permitted_for(role);
-    let page = ticket_template(&chrome, view, seen.shown, forms);
+    let modules = if forms.reply && Action::UseTextModule.is_permitted_for(role) {
+        state
+            .reads
+            .text_modules(
+                &session.actor,
+                &view.head.org,
+                view.head.sales_channel.as_ref(),
+                None,
+            )
+            .await
+            .map(|modules| {
+                modules
+                    .into_iter()
+                    .map(|module| (module.name, module.title))
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let mut page = ticket_template(&chrome, view, seen.shown, forms);
+    page.modules = modules;
     html(status, askama::Template::render(&page))
 }
 
@@ -485,31 +506,175 @@ fn ticket_template<'a>(
         resolution: state.resolution.as_ref().map(wire_name),
         follow_up_of: head.follow_up_of.map(|id| id.0.to_string()),
         follow_ups: state.follow_ups.iter().map(|id| id.0.to_string()).collect(),
-        opening: Message {
-            author: format!("{} ({})", head.opened_by.sub, head.opened_by.role.as_str()),
-            side: side(head.opened_by.role),
-            body: head.description.clone(),
-            internal: false,
-            at: when(head.opened_at),
-            from_module: None,
-        },
-        thread: view
-            .comments
-            .iter()
-            .filter(|comment| shown.shows(comment.visibility))
-            .map(|comment| Message {
-                author: format!("{} ({})", comment.author.sub, comment.author.role.as_str()),
-                side: side(comment.author.role),
-                body: comment.body.clone(),
-                internal: comment.visibility == Visibility::Internal,
-                at: when(comment.at),
-                from_module: comment
-                    .text_module
-                    .as_ref()
-                    .map(|used| format!("{} v{}", used.name, used.version)),
-            })
-            .collect(),
+        opening: opening(view),
+        thread: thread(view, shown),
         forms,
+        modules: Vec::new(),
         idempotency_key: uuid::Uuid::new_v4().to_string(),
     }
+}
+
+/// The opening description as the thread's first message.
+fn opening(view: &TicketView) -> Message {
+    let head = &view.head;
+    Message {
+        author: format!("{} ({})", head.opened_by.sub, head.opened_by.role.as_str()),
+        side: side(head.opened_by.role),
+        body: head.description.clone(),
+        internal: false,
+        at: when(head.opened_at),
+        from_module: None,
+    }
+}
+
+/// The comments `shown` to the reader, oldest first.
+fn thread(view: &TicketView, shown: CommentsShown) -> Vec<Message> {
+    view.comments
+        .iter()
+        .filter(|comment| shown.shows(comment.visibility))
+        .map(|comment| Message {
+            author: format!("{} ({})", comment.author.sub, comment.author.role.as_str()),
+            side: side(comment.author.role),
+            body: comment.body.clone(),
+            internal: comment.visibility == Visibility::Internal,
+            at: when(comment.at),
+            from_module: comment
+                .text_module
+                .as_ref()
+                .map(|used| format!("{} v{}", used.name, used.version)),
+        })
+        .collect()
+}
+
+/// The history page's query: the instant to see the ticket at.
+#[derive(Debug, Default, Deserialize)]
+pub struct HistoryParams {
+    as_of: Option<String>,
+}
+
+/// `2026-12-08T10:30` or `2026-12-08T10:30:15` (a `datetime-local`
+/// field), read as UTC.
+fn instant(text: &str) -> Option<OffsetDateTime> {
+    let with_seconds =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    let without = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    time::PrimitiveDateTime::parse(text, with_seconds)
+        .or_else(|_| time::PrimitiveDateTime::parse(text, without))
+        .ok()
+        .map(time::PrimitiveDateTime::assume_utc)
+}
+
+/// `GET /console/tickets/{id}/history[?as_of=]`: the ticket's events as a
+/// timeline, and with `as_of` the ticket as it stood then (from the log).
+pub async fn history(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    params: Result<Query<HistoryParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let chrome = session.chrome();
+    let Ok(ticket_id) = parse::path_ticket(&id) else {
+        return not_found(&chrome);
+    };
+    let params = params.map(|Query(params)| params).unwrap_or_default();
+    let typed = non_empty(&params.as_of).map(str::to_owned);
+    let as_of = typed.as_deref().and_then(instant);
+    let seen = match state.reads.history(&session.actor, ticket_id, None).await {
+        Ok(seen) => seen,
+        Err(error) => return failure(&chrome, error.into()),
+    };
+    let history = &seen.history;
+    let events = history
+        .events(as_of, seen.shown)
+        .map(|(entry, event)| timeline_entry(entry, event))
+        .collect();
+    // The ticket as its last event left it (whatever the server's clock).
+    let current = history
+        .events(None, seen.shown)
+        .last()
+        .and_then(|(entry, _)| {
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(entry.recorded_at_unix_nanos)).ok()
+        })
+        .and_then(|last| history.view_as_of(last));
+    let at = as_of.and_then(|at| history.view_as_of(at));
+    let (number, subject) = current
+        .as_ref()
+        .map(|view| (view.head.number.to_string(), view.head.subject.clone()))
+        .unwrap_or_default();
+    let page = super::view::HistoryTemplate {
+        chrome: &chrome,
+        ticket_id: ticket_id.0.to_string(),
+        number,
+        subject,
+        as_of: typed.clone().unwrap_or_default(),
+        as_of_refused: typed.is_some() && as_of.is_none(),
+        as_of_shown: as_of.map(when),
+        state: at.as_ref().map(|view| super::view::StateAt {
+            status: view.state.status.as_str(),
+            escalated: view.state.escalated,
+            refunded: view
+                .head
+                .order
+                .as_ref()
+                .map(|order| order.amount.currency.format(view.state.refunded_minor)),
+            resolution: view.state.resolution.as_ref().map(wire_name),
+            opening: opening(view),
+            thread: thread(view, seen.shown),
+        }),
+        before_open: as_of.is_some() && at.is_none(),
+        events,
+    };
+    html(StatusCode::OK, askama::Template::render(&page))
+}
+
+fn timeline_entry(
+    entry: &docket_eventstore::RecordedEvent,
+    event: &docket_domain::events::Event,
+) -> super::view::TimelineEntry {
+    use docket_domain::events::Event;
+    let detail = match event {
+        Event::TicketOpened(opened) => format!("“{}”", opened.subject),
+        Event::CommentAdded(comment) => {
+            let mark = if comment.visibility == Visibility::Internal {
+                "internal note: "
+            } else {
+                ""
+            };
+            format!("{mark}{}", comment.body)
+        }
+        Event::Escalated(escalated) => wire_name(&escalated.reason),
+        Event::RefundIssued(refund) => format!(
+            "{}: {}",
+            refund.amount.currency.format(refund.amount.amount_minor),
+            refund.reason
+        ),
+        Event::TicketClosed(closed) => wire_name(&closed.resolution),
+        Event::FollowUpOpened(follow_up) => format!("follow-up {}", follow_up.follow_up_number),
+        Event::AttachmentAdded(attachment) => {
+            format!("{} ({} bytes)", attachment.filename, attachment.size)
+        }
+        _ => String::new(),
+    };
+    super::view::TimelineEntry {
+        position: entry.position,
+        at: when_precise(entry.recorded_at_unix_nanos),
+        kind: entry.event_type.clone(),
+        who: format!("{} ({})", entry.actor.sub, entry.actor.role),
+        detail,
+    }
+}
+
+/// An event's time to the second (UTC): the as-of picker's resolution.
+fn when_precise(unix_nanos: i64) -> String {
+    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_nanos))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
 }

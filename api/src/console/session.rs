@@ -15,8 +15,6 @@ use crate::AppState;
 
 /// The session cookie's name (contract).
 pub const SESSION_COOKIE: &str = "docket_session";
-/// Where a sign-in lands.
-const HOME: &str = "/console/inbox/open";
 
 /// What the console needs besides the application layer.
 #[derive(Clone)]
@@ -57,6 +55,8 @@ impl Session {
             may_open: docket_domain::access::Action::OpenTicket.is_permitted_for(self.actor.role)
                 && self.actor.role == Role::Customer,
             inboxes: docket_domain::access::Read::Inboxes.is_permitted_for(&self.actor),
+            tickets: docket_domain::access::Read::Tickets.is_permitted_for(&self.actor),
+            kpis: docket_domain::access::Read::Kpis.is_permitted_for(&self.actor),
         }
     }
 
@@ -172,7 +172,13 @@ fn sign_in_with(state: &AppState, token: &str) -> Response {
         .max_age(max_age)
         .build();
     tracing::info!(sub = %actor.sub, role = actor.role.as_str(), "signed in to the console");
-    with_cookie(see_other(HOME), &cookie)
+    let home = Session {
+        actor,
+        csrf: String::new(),
+    }
+    .chrome()
+    .home();
+    with_cookie(see_other(home), &cookie)
 }
 
 /// `POST /console/sign-out`: clears the cookie (CSRF-checked like every

@@ -21,6 +21,22 @@ pub struct Chrome {
     pub may_open: bool,
     /// Whether the role may list inboxes (customers find tickets by number).
     pub inboxes: bool,
+    /// Whether the role may read tickets at all.
+    pub tickets: bool,
+    /// Whether the role may read KPIs.
+    pub kpis: bool,
+}
+
+impl Chrome {
+    /// Where this person starts: the inbox, or the KPIs for a role that
+    /// reads no tickets.
+    pub fn home(&self) -> &'static str {
+        if self.tickets || !self.kpis {
+            "/console/inbox/open"
+        } else {
+            "/console/kpis"
+        }
+    }
 }
 
 impl Chrome {
@@ -34,6 +50,8 @@ impl Chrome {
             csrf: String::new(),
             may_open: false,
             inboxes: false,
+            tickets: false,
+            kpis: false,
         }
     }
 
@@ -266,6 +284,8 @@ pub struct TicketTemplate<'a> {
     pub thread: Vec<Message>,
     /// The forms offered.
     pub forms: Forms,
+    /// The text modules a reply may be made from: `(name, title)`.
+    pub modules: Vec<(String, String)>,
     /// A fresh key per form shown: sending a form twice acts once.
     pub idempotency_key: String,
 }
@@ -310,3 +330,85 @@ pub const REASONS: &[(&str, &str)] = &[
     ("technical", "Something does not work"),
     ("other", "Something else"),
 ];
+
+/// One event of a ticket's timeline.
+pub struct TimelineEntry {
+    /// Its log position.
+    pub position: u64,
+    /// When it was recorded (UTC, to the second).
+    pub at: String,
+    /// Its type (`comment_added`).
+    pub kind: String,
+    /// Who acted, `sub (role)`.
+    pub who: String,
+    /// What it says, briefly.
+    pub detail: String,
+}
+
+/// The ticket as it stood at the instant asked.
+pub struct StateAt {
+    /// Its status then.
+    pub status: &'static str,
+    /// Whether it had been escalated.
+    pub escalated: bool,
+    /// Refunded by then, if it has an order.
+    pub refunded: Option<String>,
+    /// How it had ended, if closed.
+    pub resolution: Option<String>,
+    /// The opening message.
+    pub opening: Message,
+    /// The comments by then.
+    pub thread: Vec<Message>,
+}
+
+/// A ticket's history with the as-of picker.
+#[derive(Template)]
+#[template(path = "console/history.html")]
+pub struct HistoryTemplate<'a> {
+    /// The frame.
+    pub chrome: &'a Chrome,
+    /// The ticket's id.
+    pub ticket_id: String,
+    /// Its number.
+    pub number: String,
+    /// Its subject now.
+    pub subject: String,
+    /// The instant as typed.
+    pub as_of: String,
+    /// The instant could not be read.
+    pub as_of_refused: bool,
+    /// The instant as read, for the heading.
+    pub as_of_shown: Option<String>,
+    /// The ticket then, if it existed.
+    pub state: Option<StateAt>,
+    /// The instant is before the ticket was opened.
+    pub before_open: bool,
+    /// The events up to the instant (all without one).
+    pub events: Vec<TimelineEntry>,
+}
+
+/// The KPI page.
+#[derive(Template)]
+#[template(path = "console/kpis.html")]
+pub struct KpiTemplate<'a> {
+    /// The frame.
+    pub chrome: &'a Chrome,
+    /// The org filter, as typed (platform-wide people only).
+    pub org: String,
+    /// The first day, as used.
+    pub from: String,
+    /// The last day, as used.
+    pub to: String,
+    /// `day`, `week` or `month`.
+    pub bucket: &'static str,
+    /// Whether the form offers an org filter.
+    pub may_pick_org: bool,
+    /// A sentence about the question or the charts.
+    pub notice: Option<String>,
+    /// The question as a query string, for the charts' and CSV's URLs.
+    pub query: String,
+    /// The charts: `(name, title)`.
+    pub charts: Vec<(&'static str, &'static str)>,
+    /// The rows.
+    pub rows: Vec<super::kpis::TableRow>,
+}
