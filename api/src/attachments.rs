@@ -28,8 +28,9 @@ use crate::queries::min_position;
 use crate::routes::{meta, respond};
 use crate::{parse, AppState};
 
-/// The longest `visibility` part read, in bytes (`internal` is 8).
-const VISIBILITY_PART_BYTES_MAX: usize = 64;
+/// The longest text part read, in bytes (`internal` is 8; the console's
+/// CSRF value 64, its idempotency key 45).
+const TEXT_PART_BYTES_MAX: usize = 256;
 
 /// RFC 5987 `attr-char`s stay as they are; everything else is encoded.
 const ATTR_CHAR_ENCODED: &AsciiSet = &NON_ALPHANUMERIC
@@ -73,61 +74,135 @@ pub async fn upload(
         docket_app::idempotency::ScopedKey::parse(key.as_bytes(), &actor.sub)?;
     }
     state.commands.check_upload(&actor, ticket_id)?;
-    let mut multipart = Multipart::from_request(request, &state)
+    let received = receive(&state, request, &[], |_| Ok(())).await?;
+    let path = format!("/v1/tickets/{ticket_id}/attachments");
+    let meta = meta(
+        actor,
+        &headers,
+        &Method::POST,
+        &path,
+        &received.same_request(),
+    )?;
+    Ok(respond(received.record(&state, meta, ticket_id).await?))
+}
+
+/// An upload's parts as read: the file staged in the store, its name as
+/// sent, the visibility, and the other small text parts the edge takes.
+pub(crate) struct Received {
+    /// The bytes, hashed and written, not yet placed.
+    pub staged: Staged,
+    /// The file part's filename as sent (sanitized when recorded).
+    pub filename: String,
+    /// `public` unless the `visibility` part says `internal`.
+    pub visibility: Visibility,
+    /// The extra text parts, by name.
+    pub texts: std::collections::HashMap<String, String>,
+}
+
+impl Received {
+    /// Places the bytes and appends `attachment_added` (the command).
+    pub(crate) async fn record(
+        &self,
+        state: &AppState,
+        meta: docket_app::commands::CommandMeta,
+        ticket_id: docket_domain::types::TicketId,
+    ) -> Result<docket_app::commands::Answer, ApiError> {
+        Ok(state
+            .commands
+            .attach(
+                meta,
+                ticket_id,
+                &state.attachments,
+                &self.staged,
+                AttachmentName::sanitize(&self.filename),
+                self.visibility,
+            )
+            .await?)
+    }
+
+    /// "The same request" for idempotency: the same bytes, filename and
+    /// visibility.
+    pub(crate) fn same_request(&self) -> Vec<u8> {
+        let mut same = self.staged.bytes.sha256.as_bytes().to_vec();
+        same.push(0);
+        same.extend_from_slice(self.filename.as_bytes());
+        same.push(0);
+        same.extend_from_slice(visibility_name(self.visibility).as_bytes());
+        same
+    }
+}
+
+/// Reads a `multipart/form-data` upload: the `file` part streams into the
+/// attachment store (hashed, refused at the limit), `visibility` and the
+/// `extra` text parts are kept (each cut at [`TEXT_PART_BYTES_MAX`]), any
+/// other part is refused. `before_file` sees the text parts read so far
+/// when the file part begins and may refuse before a byte is stored (the
+/// console checks its CSRF value there).
+pub(crate) async fn receive(
+    state: &AppState,
+    request: Request,
+    extra: &[&str],
+    before_file: impl Fn(&std::collections::HashMap<String, String>) -> Result<(), ApiError>,
+) -> Result<Received, ApiError> {
+    let mut multipart = Multipart::from_request(request, state)
         .await
         .map_err(|rejection| edge::malformed_multipart(rejection.body_text()))?;
     let mut file: Option<(Staged, String)> = None;
     let mut visibility: Option<String> = None;
+    let mut texts = std::collections::HashMap::new();
     while let Some(mut field) = multipart
         .next_field()
         .await
         .map_err(|error| edge::malformed_multipart(error.body_text()))?
     {
-        match field.name() {
-            Some("file") => {
-                if file.is_some() {
-                    return Err(edge::unexpected_part("a second file part"));
-                }
-                let filename = field
-                    .file_name()
-                    .map(str::to_owned)
-                    .ok_or_else(edge::missing_filename)?;
-                let mut upload = state.attachments.begin()?;
-                while let Some(chunk) = field
-                    .chunk()
-                    .await
-                    .map_err(|error| edge::malformed_multipart(error.body_text()))?
-                {
-                    upload.write(&chunk).await?;
-                }
-                file = Some((upload.finish().await?, filename));
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "file" {
+            if file.is_some() {
+                return Err(edge::unexpected_part("a second file part"));
             }
-            Some("visibility") => {
-                if visibility.is_some() {
-                    return Err(edge::unexpected_part("a second visibility part"));
-                }
-                let mut text = Vec::new();
-                while let Some(chunk) = field
-                    .chunk()
-                    .await
-                    .map_err(|error| edge::malformed_multipart(error.body_text()))?
-                {
-                    text.extend_from_slice(&chunk);
-                    if text.len() > VISIBILITY_PART_BYTES_MAX {
-                        break;
-                    }
-                }
-                visibility = Some(String::from_utf8_lossy(&text).into_owned());
+            before_file(&texts)?;
+            let filename = field
+                .file_name()
+                .map(str::to_owned)
+                .ok_or_else(edge::missing_filename)?;
+            let mut upload = state.attachments.begin()?;
+            while let Some(chunk) = field
+                .chunk()
+                .await
+                .map_err(|error| edge::malformed_multipart(error.body_text()))?
+            {
+                upload.write(&chunk).await?;
             }
-            other => {
-                return Err(edge::unexpected_part(format!(
-                    "a part named {:?}; only file and visibility are taken",
-                    other.unwrap_or("")
-                )))
+            file = Some((upload.finish().await?, filename));
+            continue;
+        }
+        if name != "visibility" && !extra.contains(&name.as_str()) {
+            return Err(edge::unexpected_part(format!(
+                "a part named {name:?}; only file and visibility are taken"
+            )));
+        }
+        if name == "visibility" && visibility.is_some() || texts.contains_key(&name) {
+            return Err(edge::unexpected_part(format!("a second {name} part")));
+        }
+        let mut text = Vec::new();
+        while let Some(chunk) = field
+            .chunk()
+            .await
+            .map_err(|error| edge::malformed_multipart(error.body_text()))?
+        {
+            text.extend_from_slice(&chunk);
+            if text.len() > TEXT_PART_BYTES_MAX {
+                break;
             }
         }
+        let text = String::from_utf8_lossy(&text).into_owned();
+        if name == "visibility" {
+            visibility = Some(text);
+        } else {
+            texts.insert(name, text);
+        }
     }
-    let (staged, raw_filename) = file.ok_or_else(edge::missing_file)?;
+    let (staged, filename) = file.ok_or_else(edge::missing_file)?;
     let visibility = match visibility.as_deref() {
         None | Some("public") => Visibility::Public,
         Some("internal") => Visibility::Internal,
@@ -138,26 +213,12 @@ pub async fn upload(
             ))
         }
     };
-    // "The same request": the same bytes, filename and visibility.
-    let mut same_request = staged.bytes.sha256.as_bytes().to_vec();
-    same_request.push(0);
-    same_request.extend_from_slice(raw_filename.as_bytes());
-    same_request.push(0);
-    same_request.extend_from_slice(visibility_name(visibility).as_bytes());
-    let path = format!("/v1/tickets/{ticket_id}/attachments");
-    let meta = meta(actor, &headers, &Method::POST, &path, &same_request)?;
-    let answer = state
-        .commands
-        .attach(
-            meta,
-            ticket_id,
-            &state.attachments,
-            &staged,
-            AttachmentName::sanitize(&raw_filename),
-            visibility,
-        )
-        .await?;
-    Ok(respond(answer))
+    Ok(Received {
+        staged,
+        filename,
+        visibility,
+        texts,
+    })
 }
 
 fn visibility_name(visibility: Visibility) -> &'static str {
@@ -182,13 +243,26 @@ pub async fn download(
     headers: HeaderMap,
     Query(params): Query<DownloadParams>,
 ) -> Result<Response, ApiError> {
-    Read::Tickets.permit(&actor)?;
-    let ticket_id = parse::path_ticket(&id)?;
-    let attachment_id = uuid::Uuid::parse_str(&attachment).map_err(|_| ApiError::not_found())?;
     let min_position = min_position(&headers, params.min_position)?;
+    serve(&state, &actor, &id, &attachment, &headers, min_position).await
+}
+
+/// An attachment's bytes for `actor`, with one `Range` honoured: the
+/// download of the JSON API and of the console alike.
+pub(crate) async fn serve(
+    state: &AppState,
+    actor: &docket_domain::types::Actor,
+    id: &str,
+    attachment: &str,
+    headers: &HeaderMap,
+    min_position: Option<u64>,
+) -> Result<Response, ApiError> {
+    Read::Tickets.permit(actor)?;
+    let ticket_id = parse::path_ticket(id)?;
+    let attachment_id = uuid::Uuid::parse_str(attachment).map_err(|_| ApiError::not_found())?;
     let found = state
         .reads
-        .attachment(&actor, ticket_id, attachment_id, min_position)
+        .attachment(actor, ticket_id, attachment_id, min_position)
         .await?;
     let missing = || {
         ApiError::from(AppError::AttachmentMissing {

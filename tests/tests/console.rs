@@ -852,3 +852,181 @@ async fn kpis_are_charted_listed_and_downloadable_as_the_api_counts_them() {
         StatusCode::FORBIDDEN
     );
 }
+
+const BOUNDARY: &str = "docket-console-boundary-51c2";
+
+const PNG: &[u8] = docket_tests::harness::PNG_1X1;
+
+/// A `multipart/form-data` body of text parts, then (or first) a file part.
+fn multipart(texts: &[(&str, &str)], file: (&str, &[u8]), file_first: bool) -> Vec<u8> {
+    let text_parts: Vec<u8> = texts
+        .iter()
+        .flat_map(|(name, value)| {
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .into_bytes()
+        })
+        .collect();
+    let mut file_part = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{}\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+        file.0
+    )
+    .into_bytes();
+    file_part.extend_from_slice(file.1);
+    file_part.extend_from_slice(b"\r\n");
+    let mut body = if file_first {
+        [file_part, text_parts].concat()
+    } else {
+        [text_parts, file_part].concat()
+    };
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+impl Person {
+    async fn upload(&self, ticket: &str, body: Vec<u8>) -> (StatusCode, String) {
+        let response = self
+            .client
+            .post(format!(
+                "{}/console/tickets/{ticket}/attachments",
+                self.base
+            ))
+            .header(COOKIE, &self.cookie)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .expect("the console answers");
+        let status = response.status();
+        (status, response.text().await.unwrap_or_default())
+    }
+}
+
+fn attachment_urls(page: &str, ticket: &str) -> Vec<String> {
+    let prefix = format!("/console/tickets/{ticket}/attachments/");
+    let mut urls: Vec<String> = page
+        .match_indices(&prefix)
+        .map(|(at, _)| {
+            let rest = &page[at..];
+            rest[..rest.find('"').unwrap_or(rest.len())].to_owned()
+        })
+        .collect();
+    urls.dedup();
+    urls
+}
+
+#[tokio::test]
+async fn attachments_are_added_shown_and_served_by_the_apis_rules() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    let ticket = open_with_order(&server, &tokens.customer, None).await;
+    let agent = Person::sign_in(&server, &tokens.agent).await;
+    let csrf = agent.csrf().await;
+    let head = server.head().await;
+
+    // Without the CSRF value, or with it after the file: 403, nothing kept.
+    let (status, _) = agent
+        .upload(
+            &ticket,
+            multipart(&[("csrf", "00")], ("photo.png", PNG), false),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = agent
+        .upload(
+            &ticket,
+            multipart(&[("csrf", &csrf)], ("photo.png", PNG), true),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the CSRF value must come before the file"
+    );
+    assert_eq!(server.head().await, head);
+
+    // A page of HTML is no picture: the API's refusal, next to the form.
+    let (status, page) = agent
+        .upload(
+            &ticket,
+            multipart(
+                &[("csrf", &csrf)],
+                ("x.png", b"<html><script>1</script></html>"),
+                false,
+            ),
+        )
+        .await;
+    let api = server
+        .post(&format!("/v1/tickets/{ticket}/attachments"))
+        .bearer_auth(&tokens.agent)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(multipart(
+            &[],
+            ("x.png", b"<html><script>1</script></html>"),
+            false,
+        ))
+        .reply()
+        .await;
+    assert_eq!(status.as_u16(), api.status, "the API's status");
+    assert!(
+        page.contains("id=\"attach\"") && page.contains("class=\"error\""),
+        "shown in the form"
+    );
+    assert_eq!(server.head().await, head);
+
+    let (status, _) = agent
+        .upload(
+            &ticket,
+            multipart(
+                &[("csrf", &csrf), ("idempotency_key", "k-1")],
+                ("photo.png", PNG),
+                false,
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _) = agent
+        .upload(
+            &ticket,
+            multipart(
+                &[("csrf", &csrf), ("visibility", "internal")],
+                ("courier-claim.txt", b"claim 55-1187"),
+                false,
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(server.head().await, head + 2);
+
+    let (_, page) = agent.get(&format!("/console/tickets/{ticket}")).await;
+    let urls = attachment_urls(&page, &ticket);
+    assert_eq!(urls.len(), 2, "{urls:?}");
+    assert!(
+        page.contains(&format!("<img class=\"thumbnail\" src=\"{}\"", urls[0])),
+        "a thumbnail"
+    );
+    assert!(page.contains("courier-claim.txt") && page.contains("attachment internal"));
+    let png = agent.answer(&urls[0]).await;
+    assert_eq!(png.status(), StatusCode::OK);
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert_eq!(png.bytes().await.unwrap().as_ref(), PNG);
+
+    // The customer sees the picture, not the team's file.
+    let customer = Person::sign_in(&server, &tokens.customer).await;
+    let (_, theirs) = customer.get(&format!("/console/tickets/{ticket}")).await;
+    assert_eq!(attachment_urls(&theirs, &ticket), vec![urls[0].clone()]);
+    assert_eq!(
+        customer.answer(&urls[1]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let stranger = Person::sign_in(&server, &token("agent", OTHER_ORG)).await;
+    assert_eq!(
+        stranger.answer(&urls[0]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

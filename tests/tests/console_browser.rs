@@ -18,6 +18,8 @@ use uuid::Uuid;
 const SESSION_COOKIE: &str = "docket_session";
 const OPEN_INBOX: &str = "/console/inbox/open";
 
+const PNG: &[u8] = docket_tests::harness::PNG_1X1;
+
 const SUBJECT: &str = "Espresso machine arrived crushed";
 const DESCRIPTION: &str = "The box was dented and the water tank is cracked.";
 const ORDER_NUMBER: &str = "ORD-7731";
@@ -123,6 +125,20 @@ async fn a_customer_and_an_agent_take_a_ticket_through_its_life_in_the_console()
         "the order's amount in major units"
     );
     assert!(customer.exists("form#reply").await, "customers may reply");
+
+    // The customer attaches a photo of the damage through the file field.
+    let photo_dir = tempfile::tempdir().expect("a temp folder");
+    let photo = photo_dir.path().join("crushed-box.png");
+    std::fs::write(&photo, PNG).expect("write the photo");
+    let file_field = customer.find("form#attach input[type=file]").await;
+    file_field
+        .send_keys(photo.to_str().expect("a UTF-8 path"))
+        .await
+        .expect("choose the file");
+    customer.submit_ok("form#attach").await;
+    customer
+        .wait_for_text("ul#attachments a.download", "crushed-box.png", WAIT)
+        .await;
     for form in [
         "form#note",
         "form#escalate",
@@ -192,6 +208,19 @@ async fn a_customer_and_an_agent_take_a_ticket_through_its_life_in_the_console()
         )
         .await;
 
+    let thumbnail_width = agent
+        .client()
+        .execute(
+            "return document.querySelector('ul#attachments img.thumbnail').naturalWidth",
+            vec![],
+        )
+        .await
+        .expect("read the thumbnail's width");
+    assert_eq!(
+        thumbnail_width.as_f64(),
+        Some(1.0),
+        "the customer's photo, as a picture"
+    );
     agent.screenshot("ticket-agent").await;
     // The waiting inbox has it now, the open one no more.
     agent.click_and_wait("nav a#nav-waiting").await;

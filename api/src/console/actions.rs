@@ -57,7 +57,21 @@ fn meta(
     path: &str,
     body: &Value,
 ) -> Result<CommandMeta, ApiError> {
-    let raw = serde_json::to_vec(body).unwrap_or_default();
+    meta_of_bytes(
+        session,
+        fields,
+        path,
+        &serde_json::to_vec(body).unwrap_or_default(),
+    )
+}
+
+/// [`meta`] for a request whose "same request" is `raw` (an upload's).
+fn meta_of_bytes(
+    session: &Session,
+    fields: &Fields,
+    path: &str,
+    raw: &[u8],
+) -> Result<CommandMeta, ApiError> {
     let idempotency = optional(fields, "idempotency_key")
         .map(|key| ScopedKey::parse(key.as_bytes(), &session.actor.sub))
         .transpose()?;
@@ -65,7 +79,7 @@ fn meta(
         actor: session.actor.clone(),
         idempotency,
         if_match: None,
-        fingerprint: idempotency::fingerprint("POST", path, None, &raw),
+        fingerprint: idempotency::fingerprint("POST", path, None, raw),
         correlation_id: Uuid::now_v7(),
     })
 }
@@ -262,48 +276,60 @@ async fn on_ticket(
             .unwrap_or_else(|| format!("/console/tickets/{id}"));
             shown_then(&state, &answer, &path).await
         }
-        Err(error) if error.status == StatusCode::NOT_FOUND => {
-            super::pages::not_found(&session.chrome())
-        }
-        Err(error) => {
-            // A refusal on a ticket the reader cannot see (support before
-            // an escalation) is the API's refusal as a page, not a 404.
-            let visible = match parse::path_ticket(&id) {
-                Ok(ticket_id) => state
-                    .reads
-                    .ticket(&session.actor, ticket_id, None)
-                    .await
-                    .is_ok(),
-                Err(_) => false,
-            };
-            if !visible {
-                return super::pages::failure(&session.chrome(), error);
-            }
-            let forms = Forms {
-                error: Some((form.name, sentence(&error))),
-                typed: form
-                    .kept
-                    .iter()
-                    .filter_map(|name| {
-                        let key: &'static str = match (form.name, *name) {
-                            ("reply", "body") => "reply.body",
-                            ("note", "body") => "note.body",
-                            ("escalate", "note") => "escalate.note",
-                            ("refund", "amount") => "refund.amount",
-                            ("refund", "reason") => "refund.reason",
-                            ("close", "note") => "close.note",
-                            ("follow-up", "subject") => "follow-up.subject",
-                            ("follow-up", "description") => "follow-up.description",
-                            _ => return None,
-                        };
-                        Some((key, field(&fields, name).to_owned()))
-                    })
-                    .collect(),
-                ..Forms::default()
-            };
-            ticket_page(&state, &session, &id, error.status, forms).await
-        }
+        Err(error) => refusal(&state, &session, &id, &form, &fields, error).await,
     }
+}
+
+/// A refused form on ticket `id`: the ticket page again with the refusal
+/// next to the form and what was typed; a 404 or a refusal on a ticket
+/// the reader cannot see, as a page of its own.
+async fn refusal(
+    state: &AppState,
+    session: &Session,
+    id: &str,
+    form: &FormName,
+    fields: &Fields,
+    error: ApiError,
+) -> Response {
+    if error.status == StatusCode::NOT_FOUND {
+        return super::pages::not_found(&session.chrome());
+    }
+    // A refusal on a ticket the reader cannot see (support before
+    // an escalation) is the API's refusal as a page, not a 404.
+    let visible = match parse::path_ticket(id) {
+        Ok(ticket_id) => state
+            .reads
+            .ticket(&session.actor, ticket_id, None)
+            .await
+            .is_ok(),
+        Err(_) => false,
+    };
+    if !visible {
+        return super::pages::failure(&session.chrome(), error);
+    }
+    let forms = Forms {
+        error: Some((form.name, sentence(&error))),
+        typed: form
+            .kept
+            .iter()
+            .filter_map(|name| {
+                let key: &'static str = match (form.name, *name) {
+                    ("reply", "body") => "reply.body",
+                    ("note", "body") => "note.body",
+                    ("escalate", "note") => "escalate.note",
+                    ("refund", "amount") => "refund.amount",
+                    ("refund", "reason") => "refund.reason",
+                    ("close", "note") => "close.note",
+                    ("follow-up", "subject") => "follow-up.subject",
+                    ("follow-up", "description") => "follow-up.description",
+                    _ => return None,
+                };
+                Some((key, field(fields, name).to_owned()))
+            })
+            .collect(),
+        ..Forms::default()
+    };
+    ticket_page(state, session, id, error.status, forms).await
 }
 
 /// Runs one command on ticket `id` as the API's route for `suffix` would.
@@ -534,4 +560,71 @@ pub async fn follow_up(
         },
     )
     .await
+}
+
+/// The code of a refusal for a missing or wrong CSRF value inside an
+/// upload (answered with the 403 page, never shown next to the form).
+const CSRF_REFUSED: &str = "csrf_refused";
+
+fn csrf_refusal() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        CSRF_REFUSED,
+        "the form's CSRF value is missing or wrong",
+    )
+}
+
+/// `POST /console/tickets/{id}/attachments`: a file from the attach form
+/// (`multipart/form-data`, its `csrf` part first). The CSRF value is
+/// checked when the file part begins, before a byte of it is stored; the
+/// parts are read by the API's own upload reader and the command is the
+/// API's `attach`.
+pub async fn attach(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    request: axum::extract::Request,
+) -> Response {
+    let form = FormName {
+        name: "attach",
+        kept: &[],
+    };
+    let outcome = async {
+        Action::Comment.permit(session.actor.role)?;
+        let ticket_id = parse::path_ticket(&id)?;
+        state.commands.check_upload(&session.actor, ticket_id)?;
+        let check = |texts: &Fields| {
+            session
+                .check_csrf(texts.get("csrf").map(String::as_str))
+                .map_err(|_| csrf_refusal())
+        };
+        let received =
+            crate::attachments::receive(&state, request, &["csrf", "idempotency_key"], check)
+                .await?;
+        check(&received.texts)?;
+        let path = format!("/v1/tickets/{ticket_id}/attachments");
+        let meta = meta_of_bytes(&session, &received.texts, &path, &received.same_request())?;
+        received.record(&state, meta, ticket_id).await
+    }
+    .await;
+    match outcome {
+        Ok(answer) => shown_then(&state, &answer, &format!("/console/tickets/{id}")).await,
+        Err(error) if error.code == CSRF_REFUSED => super::session::forbidden_page(),
+        Err(error) => refusal(&state, &session, &id, &form, &Fields::new(), error).await,
+    }
+}
+
+/// `GET /console/tickets/{id}/attachments/{attachment_id}`: the bytes, as
+/// the API serves them to the signed-in reader (its rules, its headers).
+pub async fn download(
+    State(state): State<AppState>,
+    session: Session,
+    Path((id, attachment)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    match crate::attachments::serve(&state, &session.actor, &id, &attachment, &headers, None).await
+    {
+        Ok(response) => response,
+        Err(error) => super::pages::failure(&session.chrome(), error),
+    }
 }

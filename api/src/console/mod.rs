@@ -53,6 +53,15 @@ pub fn router() -> Router<AppState> {
         .route("/console/tickets/{id}/refunds", post(actions::refund))
         .route("/console/tickets/{id}/close", post(actions::close))
         .route("/console/tickets/{id}/follow-ups", post(actions::follow_up))
+        // An upload is bounded by `--attachment-max-bytes` as it streams.
+        .route(
+            "/console/tickets/{id}/attachments",
+            post(actions::attach).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/console/tickets/{id}/attachments/{attachment_id}",
+            get(actions::download),
+        )
         .route("/console/kpis", get(kpis::page))
         .route("/console/kpis.csv", get(kpis::csv))
         .route("/console/kpis/charts/{file}", get(kpis::chart_svg))

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use super::session::Session;
 use super::view::{
-    Badge, Chrome, Forms, InboxTemplate, Message, NewTicketTemplate, Page, Row, Tab,
+    Attached, Badge, Chrome, Forms, InboxTemplate, Message, NewTicketTemplate, Page, Row, Tab,
     TicketTemplate, REASONS,
 };
 use super::{html, see_other};
@@ -434,6 +434,7 @@ pub async fn ticket_page(
     forms.close = open && Action::Close.is_permitted_for(role);
     forms.follow_up =
         !open && role == Role::Customer && Action::OpenFollowUp.is_permitted_for(role);
+    forms.attach = open && Action::Comment.is_permitted_for(role);
     let modules = if forms.reply && Action::UseTextModule.is_permitted_for(role) {
         state
             .reads
@@ -508,9 +509,36 @@ fn ticket_template<'a>(
         follow_ups: state.follow_ups.iter().map(|id| id.0.to_string()).collect(),
         opening: opening(view),
         thread: thread(view, shown),
+        attachments: state
+            .attachments
+            .iter()
+            .filter(|attachment| shown.shows(attachment.visibility))
+            .map(|attachment| Attached {
+                url: format!(
+                    "/console/tickets/{}/attachments/{}",
+                    head.ticket_id.0, attachment.attachment_id
+                ),
+                filename: attachment.filename.clone(),
+                media_type: attachment.media_type.as_str(),
+                size: size_text(attachment.size),
+                image: attachment.media_type.as_str().starts_with("image/"),
+                internal: attachment.visibility == Visibility::Internal,
+                author: attachment.author.clone(),
+                at: when(attachment.at),
+            })
+            .collect(),
         forms,
         modules: Vec::new(),
         idempotency_key: uuid::Uuid::new_v4().to_string(),
+    }
+}
+
+/// A size for people: `812 B`, `12.3 KB`, `4.0 MB`.
+fn size_text(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{:.1} KB", bytes as f64 / 1e3),
+        _ => format!("{:.1} MB", bytes as f64 / 1e6),
     }
 }
 

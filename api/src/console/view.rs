@@ -213,6 +213,8 @@ pub struct Forms {
     pub close: bool,
     /// Follow-up on a closed ticket.
     pub follow_up: bool,
+    /// Attach a file.
+    pub attach: bool,
     /// Which form was refused, and why (a sentence).
     pub error: Option<(&'static str, String)>,
     /// The refused form's typed text, kept.
@@ -232,6 +234,26 @@ impl Forms {
     pub fn typed(&self, field: &str) -> &str {
         self.typed.get(field).map(String::as_str).unwrap_or("")
     }
+}
+
+/// One attachment as the ticket page lists it.
+pub struct Attached {
+    /// Where the console serves its bytes.
+    pub url: String,
+    /// Its display name.
+    pub filename: String,
+    /// Its media type.
+    pub media_type: &'static str,
+    /// Its size, `12.3 KB`.
+    pub size: String,
+    /// Shown as a picture (a thumbnail of the image itself).
+    pub image: bool,
+    /// An internal attachment (set apart like internal notes).
+    pub internal: bool,
+    /// Who added it.
+    pub author: String,
+    /// When (UTC).
+    pub at: String,
 }
 
 /// The ticket page.
@@ -286,6 +308,8 @@ pub struct TicketTemplate<'a> {
     pub forms: Forms,
     /// The text modules a reply may be made from: `(name, title)`.
     pub modules: Vec<(String, String)>,
+    /// The attachments shown to this reader, oldest first.
+    pub attachments: Vec<Attached>,
     /// A fresh key per form shown: sending a form twice acts once.
     pub idempotency_key: String,
 }
