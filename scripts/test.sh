@@ -25,6 +25,21 @@ export DOCKET_CHROMIUM=/usr/bin/chromium
 export DOCKET_CHROMEDRIVER=/usr/bin/chromedriver
 export DOCKET_REQUIRE_BROWSER=1
 
+# axe-core (npm registry), injected by the browser tests into every console
+# page to check its accessibility; used only by the tests.
+AXE_VERSION=4.11.0
+AXE=target/test-npm/node_modules/axe-core/axe.min.js
+if ! grep -q "axe v$AXE_VERSION" "$AXE" 2>/dev/null; then
+    if ! command -v npm >/dev/null 2>&1; then
+        if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+        $SUDO apt-get update -qq
+        $SUDO apt-get install -y -qq npm
+    fi
+    echo "installing axe-core $AXE_VERSION (npm) into target/test-npm ..."
+    npm install --prefix target/test-npm --no-audit --no-fund --silent "axe-core@$AXE_VERSION"
+fi
+export DOCKET_AXE="$PWD/$AXE"
+
 # Python test tools from PyPI, in a venv of their own: schemathesis fuzzes
 # the served OpenAPI document (tests/tests/openapi_conformance.rs); aiosmtpd
 # is the real SMTP server of the mail tests (tests/src/smtp_support.rs).

@@ -279,6 +279,58 @@ impl Browser {
         }
     }
 
+    /// Runs axe-core (`DOCKET_AXE`, the `axe.min.js` scripts/test.sh
+    /// installs) on the current page and fails on any serious or critical
+    /// violation of WCAG 2 A/AA, naming the rule and the elements. Without
+    /// `DOCKET_AXE` it fails under `DOCKET_REQUIRE_BROWSER` and is skipped
+    /// otherwise, with a message.
+    pub async fn check_accessibility(&self, page: &str) {
+        let Some(path) = std::env::var_os("DOCKET_AXE") else {
+            assert!(
+                std::env::var_os(REQUIRE_VARIABLE).is_none(),
+                "{REQUIRE_VARIABLE} is set but DOCKET_AXE is not (scripts/test.sh installs axe-core)"
+            );
+            eprintln!("skipping the accessibility check of {page}: DOCKET_AXE is not set");
+            return;
+        };
+        let source = std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("read axe-core at {path:?}: {error}"));
+        // WebDriver's scripts run outside the page's Content-Security-Policy.
+        self.must(
+            "load axe-core into the page",
+            self.client
+                .execute(&format!("{source}\nreturn true;"), vec![]),
+        )
+        .await;
+        let found = self
+            .must(
+                "run axe-core",
+                self.client.execute_async(
+                    "const done = arguments[arguments.length - 1];
+                     axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                        .then(result => done(result.violations
+                            .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                            .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
+                        .catch(error => done(['axe failed: ' + error]));",
+                    vec![],
+                ),
+            )
+            .await;
+        let violations: Vec<String> = found
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_else(|| vec![format!("an unexpected answer from axe: {found}")]);
+        assert!(
+            violations.is_empty(),
+            "{page}: serious or critical accessibility violations:\n{}",
+            violations.join("\n")
+        );
+    }
+
     /// With `DOCKET_SCREENSHOTS=<folder>` set, saves the page as
     /// `<folder>/<name>.png` (docs/console.md shows them); otherwise nothing.
     pub async fn screenshot(&self, name: &str) {

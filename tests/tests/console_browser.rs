@@ -39,6 +39,7 @@ fn ticket_id_in(path: &str) -> Option<Uuid> {
 async fn sign_in_with_form(browser: &Browser, server: &Server, token: &str) {
     browser.goto(&server.url("/console/sign-in")).await;
     browser.screenshot("sign-in").await;
+    browser.check_accessibility("sign-in").await;
     browser.fill("form#sign-in input#token", token).await;
     browser.submit("form#sign-in").await;
     browser
@@ -104,6 +105,7 @@ async fn a_customer_and_an_agent_take_a_ticket_through_its_life_in_the_console()
         .select("form#open-ticket select[name=impact]", "high")
         .await;
     customer.screenshot("new-ticket").await;
+    customer.check_accessibility("new-ticket").await;
     customer.submit_ok("form#open-ticket").await;
     let ticket_path = customer
         .wait_for_path("a ticket's page", |path| ticket_id_in(path).is_some(), WAIT)
@@ -182,6 +184,8 @@ async fn a_customer_and_an_agent_take_a_ticket_through_its_life_in_the_console()
     );
 
     agent.screenshot("inbox").await;
+
+    agent.check_accessibility("inbox").await;
     agent.click_and_wait(&format!("{row} td.subject > a")).await;
     assert_eq!(agent.path().await, ticket_path);
     assert_eq!(agent.text("h1#subject").await, SUBJECT);
@@ -222,6 +226,7 @@ async fn a_customer_and_an_agent_take_a_ticket_through_its_life_in_the_console()
         "the customer's photo, as a picture"
     );
     agent.screenshot("ticket-agent").await;
+    agent.check_accessibility("ticket-agent").await;
     // The waiting inbox has it now, the open one no more.
     agent.click_and_wait("nav a#nav-waiting").await;
     agent.wait_for_element_reloading(&row, WAIT).await;
@@ -258,6 +263,7 @@ async fn a_customer_and_an_agent_take_a_ticket_through_its_life_in_the_console()
         .wait_for_text("ol#thread li.message.internal p.body", INTERNAL_NOTE, WAIT)
         .await;
     agent.screenshot("ticket-internal-note").await;
+    agent.check_accessibility("ticket-internal-note").await;
     expect_status(&agent, "open").await;
     assert_eq!(
         agent.find_all("ol#thread li.message").await.len(),
@@ -304,6 +310,7 @@ async fn a_customer_and_an_agent_take_a_ticket_through_its_life_in_the_console()
         .await;
     expect_status(&customer, "closed").await;
     customer.screenshot("ticket-closed-customer").await;
+    customer.check_accessibility("ticket-closed-customer").await;
     assert!(
         !customer.source().await.contains(INTERNAL_NOTE),
         "the customer's page shows the internal note"
@@ -426,6 +433,7 @@ async fn a_customer_and_an_agent_take_a_ticket_through_its_life_in_the_console()
         "the volume chart loaded as an image"
     );
     analyst.screenshot("kpis").await;
+    analyst.check_accessibility("kpis").await;
 
     // ------------- an auditor sees the ticket as it stood before the refund
     let auditor = Browser::start().await;
@@ -469,6 +477,7 @@ async fn a_customer_and_an_agent_take_a_ticket_through_its_life_in_the_console()
     let kinds = auditor.texts("table#timeline td.kind").await;
     assert!(!kinds.iter().any(|k| k == "refund_issued"), "{kinds:?}");
     auditor.screenshot("history-as-of").await;
+    auditor.check_accessibility("history-as-of").await;
 
     customer.quit().await;
     agent.quit().await;
@@ -548,4 +557,97 @@ async fn the_session_cookie_is_http_only_strict_to_the_console_and_signing_out_e
     );
 
     browser.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_and_reaches_a_ticket_with_the_keyboard_alone() {
+    if skip_without_browser("a_person_signs_in_and_reaches_a_ticket_with_the_keyboard_alone") {
+        return;
+    }
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    let reply = server
+        .open(&tokens.customer, &docket_tests::harness::open_body())
+        .await;
+    let ticket = docket_tests::harness::id_of(&reply.expect_status(201));
+    let browser = Browser::start().await;
+    browser.goto(&server.url("/console/sign-in")).await;
+
+    // Tab from the top of the page to the token field, type, press Enter.
+    tab_to(&browser, "token", 10).await;
+    let active = browser
+        .client()
+        .active_element()
+        .await
+        .expect("a focused element");
+    active
+        .send_keys(&format!("{}\u{E007}", tokens.agent))
+        .await
+        .expect("type the token and press Enter");
+    browser
+        .wait_for_path("the open inbox", |path| path == OPEN_INBOX, WAIT)
+        .await;
+
+    // Tab to the ticket's link in the inbox and follow it with Enter.
+    let link_id = format!("/console/tickets/{ticket}");
+    let mut reached = false;
+    for _ in 0..40 {
+        let active = browser
+            .client()
+            .active_element()
+            .await
+            .expect("a focused element");
+        if active.attr("href").await.ok().flatten().as_deref() == Some(link_id.as_str()) {
+            press(browser.client(), ENTER).await;
+            reached = true;
+            break;
+        }
+        press(browser.client(), TAB).await;
+    }
+    assert!(reached, "the ticket's link is reachable with Tab");
+    browser
+        .wait_for_path("the ticket", |path| path == link_id, WAIT)
+        .await;
+    // The reply box is reachable too, and the focus is visible there.
+    tab_to(&browser, "reply-body", 60).await;
+    let outline = browser
+        .client()
+        .execute(
+            "return getComputedStyle(document.activeElement).outlineStyle",
+            vec![],
+        )
+        .await
+        .expect("read the focused element's outline");
+    assert_ne!(outline.as_str(), Some("none"), "the focus is visible");
+    browser.quit().await;
+}
+
+/// Presses Tab until the element with id `id` has the focus.
+async fn tab_to(browser: &Browser, id: &str, presses: usize) {
+    for _ in 0..presses {
+        let active = browser
+            .client()
+            .active_element()
+            .await
+            .expect("a focused element");
+        if active.attr("id").await.ok().flatten().as_deref() == Some(id) {
+            return;
+        }
+        press(browser.client(), TAB).await;
+    }
+    panic!("#{id} was not reached with {presses} presses of Tab");
+}
+
+/// WebDriver's Tab and Enter keys.
+const TAB: char = '\u{E004}';
+const ENTER: char = '\u{E007}';
+
+/// Presses `key` on the keyboard, wherever the focus is (sending keys to
+/// an element would type into a file field as a path).
+async fn press(client: &fantoccini::Client, key: char) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let actions = KeyActions::new("keyboard".to_owned())
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    client.perform_actions(actions).await.expect("press a key");
 }
