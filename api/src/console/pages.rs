@@ -8,9 +8,7 @@ use axum::response::Response;
 use docket_app::reads::SearchBy;
 use docket_domain::access::{Action, CommentsShown, Read};
 use docket_domain::types::{Actor, Role, Status, TicketNumber, Visibility};
-use docket_projections::{
-    InboxQuery, InboxSort, Scope, TicketSummary, TicketView, INBOX_LIMIT_MAX,
-};
+use docket_projections::{InboxQuery, InboxSort, Scope, TicketSummary, TicketView};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -39,8 +37,8 @@ pub async fn catch_up(state: &AppState) {
 
 /// Tickets listed per inbox page.
 const PAGE_SIZE: usize = 50;
-/// Tickets a tab counts before it shows `N+`: a count walks the inbox.
-const COUNT_CAP: usize = 1000;
+/// Tickets a tab counts before it shows `N+`.
+const COUNT_CAP: usize = 100;
 
 /// `GET /console/`: the open inbox.
 pub async fn home(session: Session) -> Response {
@@ -174,12 +172,12 @@ pub async fn inbox(
             }
         }
         None if !listing => (Vec::new(), None),
-        None => match state.reads.inbox(actor, query.clone(), None).await {
-            Ok(page) => {
-                let next = page.next_cursor.map(|cursor| next_query(&params, &cursor));
-                (page.items, next)
+        None => match fill_page(&state, actor, query).await {
+            Ok((items, cursor)) => {
+                let next = cursor.map(|cursor| next_query(&params, &cursor));
+                (items, next)
             }
-            Err(error) => return failure(&chrome, error.into()),
+            Err(error) => return failure(&chrome, error),
         },
     };
     let mut tabs = Vec::new();
@@ -244,6 +242,32 @@ fn next_query(params: &InboxParams, cursor: &str) -> String {
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
 
+/// Pages of an inbox the read models cut short (each reads at most
+/// `INBOX_SCAN_MAX` index entries, superseded ones included) followed
+/// before a person is shown an empty page.
+const PAGE_HOPS_MAX: usize = 3;
+
+/// One page for a person: the read models' pages followed (up to
+/// [`PAGE_HOPS_MAX`]) until it holds a page's worth of tickets or the
+/// inbox ends; the cursor to go on from, if it does not.
+async fn fill_page(
+    state: &AppState,
+    actor: &Actor,
+    mut query: InboxQuery,
+) -> Result<(Vec<TicketSummary>, Option<String>), ApiError> {
+    let mut items = Vec::new();
+    for _ in 0..PAGE_HOPS_MAX {
+        query.limit = PAGE_SIZE - items.len();
+        let page = state.reads.inbox(actor, query.clone(), None).await?;
+        items.extend(page.items);
+        match page.next_cursor {
+            Some(cursor) if items.len() < PAGE_SIZE => query.cursor = Some(cursor),
+            cursor => return Ok((items, cursor)),
+        }
+    }
+    Ok((items, query.cursor))
+}
+
 /// An inbox's page without filters.
 fn unfiltered(
     status: Status,
@@ -266,23 +290,20 @@ fn unfiltered(
     }
 }
 
-/// How many tickets an inbox holds for this reader, up to [`COUNT_CAP`].
+/// How many tickets an inbox holds for this reader, shown up to
+/// [`COUNT_CAP`] (`100+` beyond): one page of the inbox, since the read
+/// models keep no count per inbox.
 async fn count(state: &AppState, actor: &Actor, status: Status) -> String {
-    let mut counted = 0;
-    let mut cursor = None;
-    loop {
-        let query = unfiltered(status, actor, InboxSort::Updated, INBOX_LIMIT_MAX, cursor);
-        let Ok(page) = state.reads.inbox(actor, query, None).await else {
-            return "?".to_owned();
-        };
-        counted += page.items.len();
-        if counted >= COUNT_CAP {
-            return format!("{COUNT_CAP}+");
+    let query = unfiltered(status, actor, InboxSort::Updated, COUNT_CAP + 1, None);
+    match state.reads.inbox(actor, query, None).await {
+        // More than a page's worth, or a page the read models cut short
+        // (nothing found yet among many superseded entries: unknown).
+        Ok(page) if page.next_cursor.is_some() && page.items.is_empty() => "…".to_owned(),
+        Ok(page) if page.next_cursor.is_some() => {
+            format!("{}+", page.items.len().min(COUNT_CAP))
         }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return counted.to_string(),
-        }
+        Ok(page) => page.items.len().to_string(),
+        Err(_) => "?".to_owned(),
     }
 }
 
