@@ -47,6 +47,9 @@ pub struct Shared {
     pub attachments: docket_app::attachments::AttachmentStore,
     /// The data folder, locked for the server's life.
     pub data_dir: docket_app::datadir::DataDir,
+    /// Becomes true when docketd begins to stop: long-lived answers (the
+    /// console's event streams) end so that shutdown need not wait.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
     /// With `--nats`: the last log position the JetStream stream holds.
     pub replicated: Option<tokio::sync::watch::Receiver<u64>>,
 }

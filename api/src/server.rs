@@ -93,7 +93,9 @@ pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), ServerErr
     let replica = replicator.as_ref().map(Replicator::replica);
     let views = Views::start(&data_dir, store.clone(), replica, clock.clone())?;
     let commands = Commands::new(store.clone(), clock);
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let state = AppState::new(crate::Shared {
+        stopping,
         keys: Keys::new(&secret),
         console: crate::console::Settings::new(&secret, &server.public_url()),
         reads: Reads::new(views.clone(), commands.clone()),
@@ -114,7 +116,10 @@ pub async fn run(common: CommonArgs, server: ServerArgs) -> Result<(), ServerErr
     let local = listener.local_addr().map_err(ServerError::Serve)?;
     tracing::info!(address = %local, data_dir = %state.data_dir.root.display(), "docketd listening");
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            stop.send_replace(true);
+        })
         .await
         .map_err(ServerError::Serve)?;
     tracing::info!("stopping: requests drained, closing the read models and the log");

@@ -411,26 +411,49 @@ impl Browser {
 
     /// Replaces the value of the field matching `css` with `text`, typed.
     pub async fn fill(&self, css: &str, text: &str) {
-        let field = self.find(css).await;
-        self.must(&format!("clear {css}"), field.clear()).await;
-        self.must(&format!("type into {css}"), field.send_keys(text))
-            .await;
+        self.on_fresh(css, &format!("type into {css}"), |field| async move {
+            field.clear().await?;
+            field.send_keys(text).await
+        })
+        .await;
+    }
+
+    /// Runs `act` on the element matching `css`, finding it again when the
+    /// page was replaced under it (a console page reloads itself when what
+    /// it shows changes) for up to three tries.
+    async fn on_fresh<F, Fut>(&self, css: &str, what: &str, act: F)
+    where
+        F: Fn(Element) -> Fut,
+        Fut: Future<Output = Result<(), fantoccini::error::CmdError>>,
+    {
+        for attempt in 1..=3 {
+            let element = self.find(css).await;
+            match act(element).await {
+                Ok(()) => return,
+                Err(error) if attempt < 3 && error.to_string().contains("stale element") => {
+                    tokio::time::sleep(POLL_INTERVAL).await;
+                }
+                Err(error) => panic!("could not {what}: {error}\n{}", self.context().await),
+            }
+        }
     }
 
     /// Chooses the option of value `value` of the `<select>` matching `css`.
     pub async fn select(&self, css: &str, value: &str) {
-        let select = self.find(css).await;
-        self.must(
+        self.on_fresh(
+            css,
             &format!("choose {value:?} in {css}"),
-            select.select_by_value(value),
+            |select| async move { select.select_by_value(value).await },
         )
         .await;
     }
 
     /// Clicks the element matching `css`.
     pub async fn click(&self, css: &str) {
-        let element = self.find(css).await;
-        self.must(&format!("click {css}"), element.click()).await;
+        self.on_fresh(css, &format!("click {css}"), |element| async move {
+            element.click().await
+        })
+        .await;
     }
 
     /// Clicks the element matching `css` and waits until another document

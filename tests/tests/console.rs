@@ -366,6 +366,8 @@ async fn another_orgs_ticket_and_unknown_paths_are_404_and_headers_are_set() {
         "/console/tickets/not-a-ticket".to_owned(),
         "/console/nope".to_owned(),
         "/console/inbox/nope".to_owned(),
+        format!("/console/events?ticket={theirs}"),
+        format!("/console/tickets/{theirs}/history"),
     ] {
         let (status, page) = agent.get(&path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
@@ -390,6 +392,13 @@ async fn another_orgs_ticket_and_unknown_paths_are_404_and_headers_are_set() {
 
     let response = agent.answer("/console/inbox/open").await;
     let headers = response.headers();
+    let ours = open_with_order(&server, &tokens.customer, None).await;
+    let stream = agent
+        .answer(&format!("/console/events?ticket={ours}"))
+        .await;
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+    drop(stream);
     let csp = headers["content-security-policy"].to_str().unwrap();
     assert!(
         csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),

@@ -564,12 +564,7 @@ async fn a_person_signs_in_and_reaches_a_ticket_with_the_keyboard_alone() {
     if skip_without_browser("a_person_signs_in_and_reaches_a_ticket_with_the_keyboard_alone") {
         return;
     }
-    let server = Server::start().await;
-    let tokens = Tokens::for_org(ORG);
-    let reply = server
-        .open(&tokens.customer, &docket_tests::harness::open_body())
-        .await;
-    let ticket = docket_tests::harness::id_of(&reply.expect_status(201));
+    let (server, tokens, ticket) = server_with_a_ticket().await;
     let browser = Browser::start().await;
     browser.goto(&server.url("/console/sign-in")).await;
 
@@ -650,4 +645,93 @@ async fn press(client: &fantoccini::Client, key: char) {
         .then(KeyAction::Down { value: key })
         .then(KeyAction::Up { value: key });
     client.perform_actions(actions).await.expect("press a key");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_page_shows_a_change_made_elsewhere_by_itself() {
+    if skip_without_browser("a_ticket_page_shows_a_change_made_elsewhere_by_itself") {
+        return;
+    }
+    let (server, tokens, ticket) = server_with_a_ticket().await;
+    let agent = Browser::start().await;
+    agent
+        .goto(&server.url(&format!("/console/sign-in?token={}", tokens.agent)))
+        .await;
+    agent
+        .wait_for_path("the open inbox", |path| path == OPEN_INBOX, WAIT)
+        .await;
+    agent
+        .goto(&server.url(&format!("/console/tickets/{ticket}")))
+        .await;
+    assert!(
+        agent.exists("a#reload").await,
+        "a reload link, for pages without script"
+    );
+
+    // The customer writes through the API; the agent's page is not touched
+    // by the test, yet shows it: the page's script reloads on the event.
+    let update = "Any news? The parcel is still missing.";
+    server
+        .command(
+            &tokens.customer,
+            &ticket,
+            "comments",
+            &json!({"body": update}),
+        )
+        .await
+        .expect_status(200);
+    agent
+        .wait_for_text("ol#thread li.message:not(.opening) p.body", update, WAIT)
+        .await;
+
+    // Once the person has typed into a form, the page does not reload under
+    // them: it says that the ticket has changed.
+    agent
+        .fill(
+            "form#reply textarea[name=body]",
+            "Let me check with the courier",
+        )
+        .await;
+    server
+        .command(
+            &tokens.customer,
+            &ticket,
+            "comments",
+            &json!({"body": "Hello?"}),
+        )
+        .await
+        .expect_status(200);
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let hidden = agent
+            .client()
+            .execute("return document.getElementById('live-note').hidden", vec![])
+            .await
+            .expect("read the note's state");
+        if hidden == json!(false) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the page never said the ticket had changed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        agent.value("form#reply textarea[name=body]").await,
+        "Let me check with the courier",
+        "what was typed is still there"
+    );
+    agent.quit().await;
+}
+
+/// A server with one ticket opened by the org's customer.
+async fn server_with_a_ticket() -> (Server, Tokens, String) {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    let reply = server
+        .open(&tokens.customer, &docket_tests::harness::open_body())
+        .await;
+    let ticket = docket_tests::harness::id_of(&reply.expect_status(201));
+    (server, tokens, ticket)
 }

@@ -119,6 +119,11 @@ impl Views {
         }
     }
 
+    /// The last log position the read models have applied.
+    pub fn applied_position(&self) -> u64 {
+        self.models.applied_position()
+    }
+
     /// How far the read models are behind the log, in positions.
     pub fn lag(&self) -> u64 {
         self.store

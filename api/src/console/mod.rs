@@ -16,6 +16,7 @@
 mod actions;
 mod assets;
 mod kpis;
+mod live;
 mod pages;
 mod session;
 mod view;
@@ -62,6 +63,7 @@ pub fn router() -> Router<AppState> {
             "/console/tickets/{id}/attachments/{attachment_id}",
             get(actions::download),
         )
+        .route("/console/events", get(live::events))
         .route("/console/kpis", get(kpis::page))
         .route("/console/kpis.csv", get(kpis::csv))
         .route("/console/kpis/charts/{file}", get(kpis::chart_svg))

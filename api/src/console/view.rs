@@ -59,6 +59,11 @@ impl Chrome {
     pub fn stylesheet(&self) -> String {
         super::assets::url("console.css")
     }
+
+    /// The script's URL (live updates; every page works without it).
+    pub fn script(&self) -> String {
+        super::assets::url("console.js")
+    }
 }
 
 /// The small pages.
