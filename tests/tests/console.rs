@@ -1039,3 +1039,96 @@ async fn attachments_are_added_shown_and_served_by_the_apis_rules() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn agents_manage_text_modules_by_the_apis_rules_and_others_read_or_are_refused() {
+    let server = Server::start().await;
+    let tokens = Tokens::for_org(ORG);
+    let agent = Person::sign_in(&server, &tokens.agent).await;
+    let (status, page) = agent.get("/console/text-modules").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("id=\"save-module\"") && page.contains("id=\"no-modules\""));
+
+    let (status, location, _) = agent
+        .send(
+            "/console/text-modules",
+            &[
+                ("org", ORG),
+                ("name", "late-parcel"),
+                ("title", "Late parcel"),
+                (
+                    "body",
+                    "Ticket {{ticket.number}}: your parcel is on its way.",
+                ),
+                ("sales_channels", "amazon-it, ebay-de"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("/console/text-modules?org={ORG}").as_str())
+    );
+    let head = server.head().await;
+    let api = server
+        .get(&format!("/v1/orgs/{ORG}/text-modules?min_position={head}"))
+        .bearer_auth(&tokens.agent)
+        .reply()
+        .await
+        .expect_status(200);
+    assert_eq!(api["items"][0]["name"], "late-parcel");
+    assert_eq!(
+        api["items"][0]["sales_channels"],
+        json!(["amazon-it", "ebay-de"])
+    );
+    let (_, listed) = agent.get("/console/text-modules").await;
+    assert!(listed.contains("data-name=\"late-parcel\"") && listed.contains("amazon-it, ebay-de"));
+
+    // A placeholder outside the contract's list: the API's refusal, in words,
+    // with what was typed kept.
+    let (status, _, refused) = agent
+        .send(
+            "/console/text-modules",
+            &[
+                ("org", ORG),
+                ("name", "bad"),
+                ("title", "Bad"),
+                ("body", "Hi {{ ticket.nope }}"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.contains("id=\"save-module-error\"") && refused.contains("ticket.nope"));
+    assert_eq!(server.head().await, head, "nothing appended");
+
+    let (status, _, _) = agent
+        .send("/console/text-modules/late-parcel/remove", &[("org", ORG)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, after) = agent.get("/console/text-modules").await;
+    assert!(!after.contains("data-name=\"late-parcel\""));
+
+    // Support reads, does not manage; customers and analysts are refused,
+    // as by the API; another org's agent may not write here.
+    let support = Person::sign_in(&server, &tokens.support).await;
+    let (status, theirs) = support
+        .get(&format!("/console/text-modules?org={ORG}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!theirs.contains("id=\"save-module\""));
+    for role_token in [&tokens.customer, &tokens.analyst] {
+        let person = Person::sign_in(&server, role_token).await;
+        assert_eq!(
+            person.get("/console/text-modules").await.0,
+            StatusCode::FORBIDDEN
+        );
+    }
+    let stranger = Person::sign_in(&server, &token("agent", OTHER_ORG)).await;
+    let (status, _, _) = stranger
+        .send(
+            "/console/text-modules",
+            &[("org", ORG), ("name", "x"), ("title", "X"), ("body", "x")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

@@ -722,6 +722,11 @@ async fn a_ticket_page_shows_a_change_made_elsewhere_by_itself() {
         "Let me check with the courier",
         "what was typed is still there"
     );
+
+    // The text modules page, for agents, is accessible too.
+    agent.goto(&server.url("/console/text-modules")).await;
+    assert!(agent.exists("form#save-module").await);
+    agent.check_accessibility("text-modules").await;
     agent.quit().await;
 }
 

@@ -32,9 +32,9 @@ use crate::{dto, parse, AppState};
 const SHOW_WAIT: Duration = Duration::from_secs(5);
 
 /// A form's fields as sent.
-type Fields = HashMap<String, String>;
+pub(super) type Fields = HashMap<String, String>;
 
-fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
+pub(super) fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
     fields.get(name).map(String::as_str).unwrap_or("")
 }
 
@@ -44,14 +44,25 @@ fn optional(fields: &Fields, name: &str) -> Option<String> {
     (!text.is_empty()).then(|| text.to_owned())
 }
 
+/// A form's fields, once its CSRF value is this session's (else the 403
+/// page).
+pub(super) fn checked_fields(
+    session: &Session,
+    form: Result<Form<Fields>, FormRejection>,
+) -> Result<Fields, super::session::CsrfRefused> {
+    let fields = form.map(|Form(fields)| fields).unwrap_or_default();
+    session.check_csrf(fields.get("csrf").map(String::as_str))?;
+    Ok(fields)
+}
+
 /// The body as the API's `dto` type, with the API's shape errors.
-fn body_of<T: DeserializeOwned>(body: &Value) -> Result<T, ApiError> {
+pub(super) fn body_of<T: DeserializeOwned>(body: &Value) -> Result<T, ApiError> {
     serde_json::from_value(body.clone()).map_err(|error| edge::wrong_shape(error.to_string()))
 }
 
 /// The command's metadata as the API would make it for `path` and `body`;
 /// the form's one-time key makes a double submission act once.
-fn meta(
+pub(super) fn meta(
     session: &Session,
     fields: &Fields,
     path: &str,
@@ -129,7 +140,7 @@ fn capitalised(text: &str) -> String {
 }
 
 /// Waits until the read models show `answer`, then sends the browser to `path`.
-async fn shown_then(state: &AppState, answer: &Answer, path: &str) -> Response {
+pub(super) async fn shown_then(state: &AppState, answer: &Answer, path: &str) -> Response {
     if let Err(error) = state
         .reads
         .views()
@@ -155,10 +166,10 @@ pub async fn open_ticket(
     session: Session,
     form: Result<Form<Fields>, FormRejection>,
 ) -> Response {
-    let fields = form.map(|Form(fields)| fields).unwrap_or_default();
-    if let Err(refused) = session.check_csrf(fields.get("csrf").map(String::as_str)) {
-        return refused.into_response();
-    }
+    let fields = match checked_fields(&session, form) {
+        Ok(fields) => fields,
+        Err(refused) => return refused.into_response(),
+    };
     let outcome = async {
         Action::OpenTicket.permit(session.actor.role)?;
         let body = open_body(&fields)?;

@@ -17,6 +17,7 @@ mod actions;
 mod assets;
 mod kpis;
 mod live;
+mod modules;
 mod pages;
 mod session;
 mod view;
@@ -65,6 +66,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/console/events", get(live::events))
         .route("/console/kpis", get(kpis::page))
+        .route(
+            "/console/text-modules",
+            get(modules::page).post(modules::save),
+        )
+        .route("/console/text-modules/{name}/remove", post(modules::remove))
         .route("/console/kpis.csv", get(kpis::csv))
         .route("/console/kpis/charts/{file}", get(kpis::chart_svg))
         .route("/console/assets/{file}", get(assets::serve))

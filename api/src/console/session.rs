@@ -57,6 +57,7 @@ impl Session {
             inboxes: docket_domain::access::Read::Inboxes.is_permitted_for(&self.actor),
             tickets: docket_domain::access::Read::Tickets.is_permitted_for(&self.actor),
             kpis: docket_domain::access::Read::Kpis.is_permitted_for(&self.actor),
+            modules: docket_domain::access::Read::TextModules.is_permitted_for(&self.actor),
         }
     }
 

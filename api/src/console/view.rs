@@ -25,6 +25,8 @@ pub struct Chrome {
     pub tickets: bool,
     /// Whether the role may read KPIs.
     pub kpis: bool,
+    /// Whether the role may read text modules.
+    pub modules: bool,
 }
 
 impl Chrome {
@@ -52,6 +54,7 @@ impl Chrome {
             inboxes: false,
             tickets: false,
             kpis: false,
+            modules: false,
         }
     }
 
@@ -440,4 +443,44 @@ pub struct KpiTemplate<'a> {
     pub charts: Vec<(&'static str, &'static str)>,
     /// The rows.
     pub rows: Vec<super::kpis::TableRow>,
+}
+
+/// One text module as the management page lists it.
+pub struct ModuleRow {
+    /// Its name.
+    pub name: String,
+    /// Its title.
+    pub title: String,
+    /// Its text, placeholders as written.
+    pub body: String,
+    /// Its sales channels, comma-separated (empty: every channel).
+    pub channels: String,
+    /// Its version.
+    pub version: u64,
+}
+
+/// The text modules page.
+#[derive(Template)]
+#[template(path = "console/text_modules.html")]
+pub struct ModulesTemplate<'a> {
+    /// The frame.
+    pub chrome: &'a Chrome,
+    /// The org shown (empty: a platform-wide person has not picked one).
+    pub org: String,
+    /// Whether the role may save and remove modules.
+    pub may_manage: bool,
+    /// The form's name field.
+    pub name: String,
+    /// The form's title field.
+    pub title: String,
+    /// The form's text.
+    pub body: String,
+    /// The form's sales channels, comma-separated.
+    pub channels: String,
+    /// A refusal, as a sentence.
+    pub error: Option<String>,
+    /// A fresh key per form shown.
+    pub idempotency_key: String,
+    /// The org's modules.
+    pub rows: Vec<ModuleRow>,
 }
